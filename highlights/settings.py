@@ -1,0 +1,159 @@
+"""One settings object, read from the environment.
+
+Operators and scripts rely on these variable names; a wrong value fails at start with a
+message that names the variable, instead of surfacing later deep inside a stage.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+TRANSCRIBERS = ("local", "openai")
+ANALYZERS = ("local", "gemini")
+CLIP_FORMATS = ("original", "vertical")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    storage_url: str
+    s3_endpoint_url: str | None
+    transcriber: str
+    analyzer: str
+    openai_api_key: str | None
+    openai_base_url: str | None
+    openai_model: str
+    gemini_api_key: str | None
+    gemini_base_url: str | None
+    gemini_model: str
+    whisper_model: str  # a path to a CTranslate2 model folder, or a model size name
+    work_dir: Path
+    max_upload_bytes: int
+    max_duration_seconds: float
+    clip_count: int
+    clip_min_seconds: float
+    clip_max_seconds: float
+    clip_format: str
+    api_token: str | None
+    api_auth_disabled: bool
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.storage_url.startswith("s3://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().lower() or default
+    if value not in allowed:
+        raise SettingsError(f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False,
+            minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise SettingsError(f"{name}={raw!r} is not {kind}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = env.get("HIGHLIGHTS_DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{Path.cwd() / 'highlights.db'}"
+    if url.startswith("postgres://"):  # the form Heroku and others hand out
+        url = "postgresql://" + url[len("postgres://"):]
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise SettingsError(
+            f"HIGHLIGHTS_DATABASE_URL={url!r} is not supported; use sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DB"
+        )
+    return url
+
+
+def _storage_url(env: Mapping[str, str]) -> str:
+    url = env.get("HIGHLIGHTS_STORAGE_URL", "").strip()
+    if not url:
+        return str(Path.cwd() / "highlights-data")
+    if url.startswith("s3://"):
+        if len(url) <= len("s3://") or url[len("s3://"):].startswith("/"):
+            raise SettingsError(f"HIGHLIGHTS_STORAGE_URL={url!r} needs a bucket: s3://BUCKET/PREFIX")
+        return url
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    if "://" in url:
+        raise SettingsError(
+            f"HIGHLIGHTS_STORAGE_URL={url!r} is not supported; use a folder path or s3://BUCKET/PREFIX"
+        )
+    return str(Path(url).expanduser().resolve())
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise SettingsError naming the first bad variable."""
+    env = os.environ if env is None else env
+    clip_min = _number(env, "HIGHLIGHTS_CLIP_MIN_SECONDS", 30.0, minimum=1.0)
+    clip_max = _number(env, "HIGHLIGHTS_CLIP_MAX_SECONDS", 90.0, minimum=1.0)
+    if clip_max < clip_min:
+        raise SettingsError(
+            f"HIGHLIGHTS_CLIP_MAX_SECONDS={clip_max:g} is shorter than HIGHLIGHTS_CLIP_MIN_SECONDS={clip_min:g}"
+        )
+    work_dir = Path(env.get("HIGHLIGHTS_WORK_DIR", "") or Path(tempfile.gettempdir()) / "highlights-work")
+    return Settings(
+        database_url=_database_url(env),
+        storage_url=_storage_url(env),
+        s3_endpoint_url=_optional(env, "HIGHLIGHTS_S3_ENDPOINT_URL"),
+        transcriber=_choice(env, "HIGHLIGHTS_TRANSCRIBER", "local", TRANSCRIBERS),
+        analyzer=_choice(env, "HIGHLIGHTS_ANALYZER", "local", ANALYZERS),
+        openai_api_key=_optional(env, "OPENAI_API_KEY"),
+        openai_base_url=_optional(env, "OPENAI_BASE_URL"),
+        openai_model=env.get("HIGHLIGHTS_OPENAI_MODEL", "") or "whisper-1",
+        gemini_api_key=_optional(env, "GEMINI_API_KEY") or _optional(env, "GOOGLE_API_KEY"),
+        gemini_base_url=_optional(env, "GOOGLE_GEMINI_BASE_URL"),
+        gemini_model=env.get("HIGHLIGHTS_GEMINI_MODEL", "") or "gemini-2.5-flash",
+        whisper_model=env.get("HIGHLIGHTS_WHISPER_MODEL", "") or "base",
+        work_dir=work_dir.expanduser().resolve(),
+        max_upload_bytes=int(_number(env, "HIGHLIGHTS_MAX_UPLOAD_BYTES", 20 * 1024**3, integer=True, minimum=1)),
+        max_duration_seconds=_number(env, "HIGHLIGHTS_MAX_DURATION_SECONDS", 6 * 3600.0, minimum=1.0),
+        clip_count=int(_number(env, "HIGHLIGHTS_CLIP_COUNT", 5, integer=True, minimum=1)),
+        clip_min_seconds=clip_min,
+        clip_max_seconds=clip_max,
+        clip_format=_choice(env, "HIGHLIGHTS_CLIP_FORMAT", "original", CLIP_FORMATS),
+        api_token=_optional(env, "HIGHLIGHTS_API_TOKEN"),
+        api_auth_disabled=env.get("HIGHLIGHTS_API_AUTH", "").strip().lower() == "disabled",
+    )
+
+
+def validate_provider_keys(settings: Settings) -> None:
+    """Fail early when a remote provider is chosen without its key."""
+    if settings.transcriber == "openai" and not settings.openai_api_key:
+        raise SettingsError("HIGHLIGHTS_TRANSCRIBER=openai needs OPENAI_API_KEY")
+    if settings.analyzer == "gemini" and not settings.gemini_api_key:
+        raise SettingsError("HIGHLIGHTS_ANALYZER=gemini needs GEMINI_API_KEY")
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
