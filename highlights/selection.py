@@ -1,0 +1,561 @@
+"""Pick the highlight clips: which spans of the lecture become short videos.
+
+One clip per content segment, most important segments first. A clip is a contiguous
+run of whole sentences (from the word timings), so it never starts or ends mid-word or
+mid-sentence; it starts at its first word and ends at its last, plus a small padding
+that never reaches into the neighbouring words.
+
+- A segment longer than `max_seconds` is cut to its strongest run of sentences (scored
+  by lecturer cue phrases, the segment's keywords, and dead air), not dropped.
+- A segment shorter than `min_seconds` borrows neighbouring sentences when the pauses
+  between them are short and the segment still owns at least half of the clip;
+  otherwise it is skipped.
+- A lecture whose whole speech is shorter than `min_seconds` gives one clip of all of
+  its speech (there is nothing longer to give), credited to its most important segment.
+- A transcript without word timings falls back to its segments as sentence units,
+  trimmed of audio silence at their edges; a lecture without any speech falls back to
+  the content segments' own times, trimmed of silence.
+
+Sentence borders are words ending in . ? ! (or …), with a few common abbreviations
+excluded. Words without punctuation (some APIs strip it) borrow it from the segment
+text when the two line up; otherwise transcript segment ends are the borders. A single
+"sentence" longer than `max_seconds` (an unpunctuated ramble) is split at its longest
+pauses, the only case where a clip border is a pause rather than a sentence end.
+
+Everything is deterministic: ties break on start time and segment index.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from highlights.types import (
+    ClipPlan,
+    ContentAnalysis,
+    SilenceRegion,
+    TopicSegment,
+    Transcript,
+    Word,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SelectionError(ValueError):
+    """The selection options or inputs cannot produce clips; the message says which."""
+
+
+@dataclass(frozen=True)
+class SelectionOptions:
+    count: int = 5
+    min_seconds: float = 30.0
+    max_seconds: float = 90.0
+    padding: float = 0.25  # seconds added before the first and after the last word
+    # Longest pause that a short segment may bridge when it borrows a neighbouring
+    # sentence; a longer pause usually means the lecturer moved on.
+    max_join_gap: float = 2.5
+    # A short segment extended with neighbours must still own this share of the clip,
+    # or the clip would be about something else.
+    min_own_share: float = 0.5
+
+    def validate(self) -> None:
+        if self.count < 1:
+            raise SelectionError(f"clip count must be at least 1, got {self.count}")
+        if self.min_seconds <= 0:
+            raise SelectionError(
+                f"minimum clip length must be positive, got {self.min_seconds:g} s"
+            )
+        if self.max_seconds < self.min_seconds:
+            raise SelectionError(
+                f"maximum clip length {self.max_seconds:g} s is shorter than the minimum "
+                f"{self.min_seconds:g} s"
+            )
+        if self.padding < 0:
+            raise SelectionError(f"padding must not be negative, got {self.padding:g} s")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A unit a clip may start or end on: a sentence, or a word-less transcript segment."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def mid(self) -> float:
+        return (self.start + self.end) / 2
+
+
+# --- sentence borders -------------------------------------------------------------
+
+_TRAILING_CLOSERS = "\"'”’)]}»"
+_SENTENCE_END = (".", "?", "!", "…")
+# Lower-cased tokens that end in a full stop without ending a sentence.
+_ABBREVIATIONS = frozenset(
+    {
+        "e.g.",
+        "i.e.",
+        "dr.",
+        "mr.",
+        "mrs.",
+        "ms.",
+        "prof.",
+        "vs.",
+        "fig.",
+        "cf.",
+        "approx.",
+        "eq.",
+        "sec.",
+        "ch.",
+        "st.",
+        "jr.",
+        "sr.",
+        "al.",
+    }
+)
+_NORMALISE = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def ends_sentence(token: str) -> bool:
+    """True when a word (as transcribed, with punctuation) closes a sentence."""
+    text = token.strip().rstrip(_TRAILING_CLOSERS)
+    if not text.endswith(_SENTENCE_END):
+        return False
+    return text.lower().lstrip("\"'“‘([{«") not in _ABBREVIATIONS
+
+
+def _norm(token: str) -> str:
+    return _NORMALISE.sub("", token.lower())
+
+
+def _borrowed_sentence_ends(words: Sequence[Word], segment_text: str) -> list[bool] | None:
+    """Sentence-end flags for unpunctuated words, aligned from the segment's text.
+
+    Returns None when the text has no sentence punctuation or does not line up.
+    """
+    tokens = segment_text.split()
+    if not any(ends_sentence(t) for t in tokens):
+        return None
+    flags = [False] * len(words)
+    t = 0
+    matched = 0
+    for i, word in enumerate(words):
+        key = _norm(word.text)
+        # Look a few tokens ahead: transcribers sometimes split or merge tokens.
+        for look in range(t, min(t + 4, len(tokens))):
+            if _norm(tokens[look]) == key:
+                flags[i] = ends_sentence(tokens[look])
+                t = look + 1
+                matched += 1
+                break
+    return flags if matched >= max(1, len(words) * 0.8) else None
+
+
+def split_sentences(transcript: Transcript, max_seconds: float | None = None) -> list[Sentence]:
+    """Cut a transcript into sentences from its word timings, in time order."""
+    sentences: list[Sentence] = []
+    pending: list[Word] = []
+
+    def flush() -> None:
+        if pending:
+            text = " ".join(w.text.strip() for w in pending)
+            sentences.append(Sentence(pending[0].start, pending[-1].end, text, tuple(pending)))
+            pending.clear()
+
+    for segment in sorted(transcript.segments, key=lambda s: (s.start, s.end)):
+        words = sorted((w for w in segment.words if w.text.strip()), key=lambda w: w.start)
+        if not words:
+            flush()
+            if segment.text.strip() and segment.end > segment.start:
+                sentences.append(Sentence(segment.start, segment.end, segment.text.strip()))
+            continue
+        flags = [ends_sentence(w.text) for w in words]
+        if not any(flags):
+            borrowed = _borrowed_sentence_ends(words, segment.text)
+            # No punctuation anywhere: the segment end is the only border we have.
+            flags = borrowed if borrowed is not None else [False] * (len(words) - 1) + [True]
+        for word, is_end in zip(words, flags, strict=True):
+            pending.append(word)
+            if is_end:
+                flush()
+    flush()
+    if max_seconds is not None:
+        sentences = [piece for s in sentences for piece in _split_long(s, max_seconds)]
+    return sentences
+
+
+def _split_long(sentence: Sentence, max_seconds: float) -> list[Sentence]:
+    """Split a sentence longer than max_seconds at its longest pause, recursively."""
+    words = sentence.words
+    if sentence.duration <= max_seconds or len(words) < 2:
+        return [sentence]
+    middle = (sentence.start + sentence.end) / 2
+    cut = max(
+        range(1, len(words)),
+        key=lambda i: (round(words[i].start - words[i - 1].end, 3), -abs(words[i].start - middle)),
+    )
+    parts = []
+    for chunk in (words[:cut], words[cut:]):
+        text = " ".join(w.text.strip() for w in chunk)
+        parts.append(Sentence(chunk[0].start, chunk[-1].end, text, tuple(chunk)))
+    return [p for part in parts for p in _split_long(part, max_seconds)]
+
+
+# --- scoring -----------------------------------------------------------------------
+
+# Phrases lecturers use when something matters; weights are relative.
+_CUES: dict[str, float] = {
+    "important": 2.0,
+    "importantly": 2.0,
+    "key idea": 2.0,
+    "key point": 2.0,
+    "the key": 1.5,
+    "remember": 2.0,
+    "crucial": 2.0,
+    "essential": 1.5,
+    "fundamental": 1.5,
+    "in summary": 2.0,
+    "to summarize": 2.0,
+    "to sum up": 2.0,
+    "in conclusion": 2.0,
+    "main idea": 2.0,
+    "the point is": 2.0,
+    "takeaway": 2.0,
+    "big idea": 2.0,
+    "on the exam": 2.0,
+    "definition": 1.5,
+    "is defined as": 2.0,
+    "we call this": 1.5,
+    "notice that": 1.5,
+    "note that": 1.5,
+    "the reason": 1.0,
+    "because": 0.5,
+    "for example": 1.0,
+    "for instance": 1.0,
+    "in other words": 1.0,
+    "this means": 1.0,
+    "that means": 1.0,
+    "therefore": 1.0,
+    "intuition": 1.0,
+    "the trick": 1.5,
+    "insight": 1.0,
+    "think of": 0.5,
+    "imagine": 0.5,
+    "why": 0.5,
+}
+# Housekeeping and filler that make poor highlights.
+_FILLERS: dict[str, float] = {
+    "um": 0.3,
+    "uh": 0.3,
+    "any questions": 1.5,
+    "can you hear me": 2.0,
+    "is this working": 2.0,
+    "see you next": 1.5,
+    "homework": 1.0,
+    "office hours": 1.5,
+    "let me check": 1.0,
+    "where was i": 1.5,
+    "take a break": 1.5,
+}
+
+
+def _phrase_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    cleaned = sorted({p.strip().lower() for p in phrases if p and p.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in cleaned) + r")\b")
+
+
+_CUE_PATTERN = _phrase_pattern(list(_CUES))
+_FILLER_PATTERN = _phrase_pattern(list(_FILLERS))
+
+
+def sentence_score(text: str, keyword_pattern: re.Pattern[str] | None) -> float:
+    """How much a sentence sounds like a highlight: cues and topic keywords, minus filler."""
+    lowered = text.lower()
+    score = 0.0
+    if _CUE_PATTERN is not None:
+        score += sum(_CUES[m] for m in _CUE_PATTERN.findall(lowered))
+    if _FILLER_PATTERN is not None:
+        score -= sum(_FILLERS[m] for m in _FILLER_PATTERN.findall(lowered))
+    if keyword_pattern is not None:
+        score += 1.0 * len(keyword_pattern.findall(lowered))
+    return score
+
+
+def _dead_air(
+    start: float,
+    end: float,
+    silences: Sequence[SilenceRegion],
+    units: Sequence[Sentence],
+    i: int,
+    j: int,
+) -> float:
+    """Seconds inside [start, end] with nothing said or shown."""
+    if silences:
+        return sum(max(0.0, min(end, s.end) - max(start, s.start)) for s in silences)
+    # No silence map: long pauses between sentences stand in for it.
+    return sum(max(0.0, units[k + 1].start - units[k].end - 1.0) for k in range(i, j))
+
+
+# --- selection ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    first: int
+    last: int
+    score: float
+
+
+def select_clips(
+    analysis: ContentAnalysis,
+    transcript: Transcript,
+    silences: list[SilenceRegion],
+    duration: float,
+    options: SelectionOptions | None = None,
+) -> list[ClipPlan]:
+    """Choose up to `options.count` clips, ranked 1 (most important) to N."""
+    options = options or SelectionOptions()
+    options.validate()
+    if not duration or duration <= 0:
+        raise SelectionError(f"lecture duration must be positive, got {duration!r}")
+    segments = analysis.segments
+    if not segments:
+        return []
+    silences = sorted(silences, key=lambda s: (s.start, s.end))
+    units = _units(transcript, silences, duration, options.max_seconds)
+    if not units:
+        return _plans_without_speech(segments, silences, duration, options)
+
+    speech_span = units[-1].end - units[0].start
+    if speech_span < options.min_seconds:
+        best = _by_importance(segments)[0]
+        log.info(
+            "speech lasts %.1f s, under the %.0f s minimum: one clip of all of it",
+            speech_span,
+            options.min_seconds,
+        )
+        start, end = _padded(units, 0, len(units) - 1, options.padding, duration)
+        seg = segments[best]
+        return [ClipPlan(start, end, best, _title(seg), seg.topic, seg.importance_score, 1)]
+
+    used = [False] * len(units)
+    chosen: list[tuple[int, _Candidate]] = []
+    for seg_index in _by_importance(segments):
+        if len(chosen) == options.count:
+            break
+        seg = segments[seg_index]
+        candidate = _best_candidate(seg, units, used, silences, options)
+        if candidate is None:
+            log.info(
+                "segment %d (%r) gives no clip between %.0f and %.0f s",
+                seg_index,
+                seg.topic,
+                options.min_seconds,
+                options.max_seconds,
+            )
+            continue
+        for k in range(candidate.first, candidate.last + 1):
+            used[k] = True
+        chosen.append((seg_index, candidate))
+
+    chosen.sort(
+        key=lambda c: (-segments[c[0]].importance_score, -c[1].score, units[c[1].first].start, c[0])
+    )
+    plans = []
+    for rank, (seg_index, cand) in enumerate(chosen, start=1):
+        seg = segments[seg_index]
+        start, end = _padded(units, cand.first, cand.last, options.padding, duration)
+        plans.append(
+            ClipPlan(start, end, seg_index, _title(seg), seg.topic, seg.importance_score, rank)
+        )
+    return plans
+
+
+def _by_importance(segments: Sequence[TopicSegment]) -> list[int]:
+    return sorted(
+        range(len(segments)), key=lambda i: (-segments[i].importance_score, segments[i].start, i)
+    )
+
+
+def _title(segment: TopicSegment) -> str:
+    return " ".join(segment.topic.split()) or "Highlight"
+
+
+def _units(
+    transcript: Transcript, silences: Sequence[SilenceRegion], duration: float, max_seconds: float
+) -> list[Sentence]:
+    units = []
+    for s in split_sentences(transcript, max_seconds=max_seconds):
+        if s.start >= duration:
+            continue
+        if not s.words:
+            # A segment without word timings may start or end in a pause; trim it
+            # to where the audio is not silent.
+            start, end = _trim_silence(s.start, min(s.end, duration), silences)
+            if end - start < 0.2:
+                continue
+            s = Sentence(start, end, s.text)
+        elif s.end > duration:
+            s = Sentence(s.start, duration, s.text, s.words)
+        units.append(s)
+    return units
+
+
+def _trim_silence(
+    start: float, end: float, silences: Sequence[SilenceRegion]
+) -> tuple[float, float]:
+    audio = [r for r in silences if r.silence_type in ("audio_silence", "both")]
+    changed = True
+    while changed and end > start:
+        changed = False
+        for r in audio:
+            if r.start <= start < r.end:
+                start, changed = r.end, True
+            if r.start < end <= r.end:
+                end, changed = r.start, True
+    return start, max(start, end)
+
+
+def _padded(
+    units: Sequence[Sentence], first: int, last: int, padding: float, duration: float
+) -> tuple[float, float]:
+    """Pad the clip, stopping halfway to the neighbouring words and inside the file."""
+    start, end = units[first].start, units[last].end
+    before = units[first - 1].end if first > 0 else 0.0
+    after = units[last + 1].start if last + 1 < len(units) else duration
+    pad_start = min(padding, max(0.0, (start - before) / 2)) if first > 0 else min(padding, start)
+    pad_end = (
+        min(padding, max(0.0, (after - end) / 2))
+        if last + 1 < len(units)
+        else min(padding, max(0.0, duration - end))
+    )
+    return round(max(0.0, start - pad_start), 3), round(min(duration, end + pad_end), 3)
+
+
+def _best_candidate(
+    seg: TopicSegment,
+    units: Sequence[Sentence],
+    used: Sequence[bool],
+    silences: Sequence[SilenceRegion],
+    options: SelectionOptions,
+) -> _Candidate | None:
+    own = [i for i, u in enumerate(units) if seg.start <= u.mid < seg.end and not used[i]]
+    if not own:
+        return None
+    keywords = _phrase_pattern([*seg.keywords, *seg.concepts])
+    scores = [sentence_score(u.text, keywords) for u in units]
+
+    def value(i: int, j: int) -> float:
+        start, end = units[i].start, units[j].end
+        return (
+            sum(scores[i : j + 1])
+            + 0.02 * (end - start)
+            - 0.1 * _dead_air(start, end, silences, units, i, j)
+        )
+
+    blocks = _contiguous_blocks(own)
+    best: _Candidate | None = None
+    for block in blocks:
+        for a_pos, i in enumerate(block):
+            for j in block[a_pos:]:
+                span = units[j].end - units[i].start
+                if span > options.max_seconds:
+                    break
+                if span >= options.min_seconds:
+                    cand = _Candidate(i, j, value(i, j))
+                    if best is None or cand.score > best.score + 1e-9:
+                        best = cand
+    if best is not None:
+        return best
+    # Every run of this segment is too short: try the best one, grown with neighbours.
+    for block in sorted(blocks, key=lambda b: (-value(b[0], b[-1]), b[0])):
+        grown = _extend(block[0], block[-1], units, used, options)
+        if grown is not None:
+            first, last = grown
+            return _Candidate(first, last, value(first, last))
+    return None
+
+
+def _contiguous_blocks(indices: Sequence[int]) -> list[list[int]]:
+    blocks: list[list[int]] = []
+    for i in indices:
+        if blocks and blocks[-1][-1] == i - 1:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    return blocks
+
+
+def _extend(
+    first: int,
+    last: int,
+    units: Sequence[Sentence],
+    used: Sequence[bool],
+    options: SelectionOptions,
+) -> tuple[int, int] | None:
+    own_seconds = units[last].end - units[first].start
+    while units[last].end - units[first].start < options.min_seconds:
+        options_here = []
+        if first > 0 and not used[first - 1]:
+            gap = units[first].start - units[first - 1].end
+            options_here.append((gap, 1, first - 1, last))
+        if last + 1 < len(units) and not used[last + 1]:
+            gap = units[last + 1].start - units[last].end
+            options_here.append((gap, 0, first, last + 1))  # prefer what follows on ties
+        options_here = [
+            o
+            for o in options_here
+            if o[0] <= options.max_join_gap
+            and units[o[3]].end - units[o[2]].start <= options.max_seconds
+        ]
+        if not options_here:
+            return None
+        _, _, first, last = min(options_here)
+    if own_seconds < options.min_own_share * (units[last].end - units[first].start):
+        return None
+    return first, last
+
+
+def _plans_without_speech(
+    segments: Sequence[TopicSegment],
+    silences: Sequence[SilenceRegion],
+    duration: float,
+    options: SelectionOptions,
+) -> list[ClipPlan]:
+    """No transcript: clip the content segments themselves, trimmed of silence."""
+    plans: list[ClipPlan] = []
+    taken: list[tuple[float, float]] = []
+    for seg_index in _by_importance(segments):
+        if len(plans) == options.count:
+            break
+        seg = segments[seg_index]
+        start, end = _trim_silence(max(0.0, seg.start), min(duration, seg.end), silences)
+        end = min(end, start + options.max_seconds)
+        if end - start < min(options.min_seconds, duration):
+            continue
+        if any(start < b and a < end for a, b in taken):
+            continue
+        taken.append((start, end))
+        plans.append(
+            ClipPlan(
+                round(start, 3),
+                round(end, 3),
+                seg_index,
+                _title(seg),
+                seg.topic,
+                seg.importance_score,
+                len(plans) + 1,
+            )
+        )
+    return plans
