@@ -1,0 +1,164 @@
+"""From a model's raw segments to clean, continuous TranscriptSegments.
+
+Shared by every provider so that confidence, hallucination filtering and timestamp
+hygiene mean the same thing whichever model produced the text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+from highlights.transcription.silence_map import silent_share
+from highlights.types import SilenceRegion, TranscriptSegment, Word
+
+# Whisper's own "this window was silence" rule (openai/whisper transcribe.py): a segment
+# is dropped when the no-speech probability is high AND the text was unlikely.
+NO_SPEECH_PROB_THRESHOLD = 0.6
+LOW_LOGPROB_THRESHOLD = -1.0
+# Whisper invents text ("Thank you for watching.") in long silences with a *low*
+# no-speech probability, so a segment lying mostly inside a measured pause is dropped too.
+MIN_SILENCE_FOR_HALLUCINATION = 1.0
+MAX_SILENT_SHARE = 0.75
+
+
+@dataclass
+class RawSegment:
+    """One segment as a model returned it, times already in recording seconds."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DroppedSegment:
+    start: float
+    end: float
+    text: str
+    reason: str  # "no_speech" | "in_silence" | "empty"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "text": self.text,
+            "reason": self.reason,
+        }
+
+
+def confidence_from_logprob(avg_logprob: float | None) -> float | None:
+    """exp(avg_logprob) clamped to 0-1: the geometric mean of the token probabilities.
+
+    avg_logprob is the mean log-probability per token, so its exponential reads as "how
+    likely each token was, on average": -0.1 -> 0.90, -0.5 -> 0.61, -1.0 -> 0.37 (the
+    level Whisper itself treats as failed decoding).
+    """
+    if avg_logprob is None or math.isnan(avg_logprob):
+        return None
+    return min(1.0, max(0.0, math.exp(avg_logprob)))
+
+
+def segment_confidence(segment: RawSegment) -> float | None:
+    """The same measure per segment: from its words' probabilities when the model gives
+    them (faster-whisper reports one avg_logprob for a whole 30 s decoding window, which
+    would give every segment in it the same score), else from avg_logprob."""
+    probabilities = [w.probability for w in segment.words if w.probability is not None]
+    if probabilities:
+        mean_log = sum(math.log(max(p, 1e-6)) for p in probabilities) / len(probabilities)
+        return round(confidence_from_logprob(mean_log) or 0.0, 4)
+    confidence = confidence_from_logprob(segment.avg_logprob)
+    return None if confidence is None else round(confidence, 4)
+
+
+def drop_reason(segment: RawSegment, silences: list[SilenceRegion]) -> str | None:
+    if not segment.text.strip():
+        return "empty"
+    if (
+        segment.no_speech_prob is not None
+        and segment.avg_logprob is not None
+        and segment.no_speech_prob > NO_SPEECH_PROB_THRESHOLD
+        and segment.avg_logprob < LOW_LOGPROB_THRESHOLD
+    ):
+        return "no_speech"
+    long_silences = [s for s in silences if s.duration >= MIN_SILENCE_FOR_HALLUCINATION]
+    if silent_share(segment.start, segment.end, long_silences) >= MAX_SILENT_SHARE:
+        return "in_silence"
+    return None
+
+
+def attach_words(segments: list[RawSegment], words: list[Word]) -> None:
+    """Give each word to the segment its midpoint falls in (or the nearest one).
+
+    The API returns words as one flat list beside the segments.
+    """
+    if not segments:
+        return
+    starts = [s.start for s in segments]
+    for word in words:
+        mid = (word.start + word.end) / 2
+        i = max(0, bisect.bisect_right(starts, mid) - 1)
+        if i + 1 < len(segments) and mid > segments[i].end:
+            gap_before = mid - segments[i].end
+            gap_after = segments[i + 1].start - mid
+            if gap_after < gap_before:
+                i += 1
+        segments[i].words.append(word)
+
+
+def shift(segment: RawSegment, offset: float, lo: float, hi: float) -> RawSegment:
+    """Move a chunk-relative segment to recording time, clamped inside its chunk [lo, hi]."""
+
+    def place(t: float) -> float:
+        return float(min(hi, max(lo, t + offset)))
+
+    return RawSegment(
+        start=place(segment.start),
+        end=place(segment.end),
+        text=segment.text,
+        avg_logprob=segment.avg_logprob,
+        no_speech_prob=segment.no_speech_prob,
+        words=[Word(place(w.start), place(w.end), w.text, w.probability) for w in segment.words],
+    )
+
+
+def finalize(
+    raw: list[RawSegment], silences: list[SilenceRegion]
+) -> tuple[list[TranscriptSegment], list[DroppedSegment]]:
+    """Drop hallucinations, then make times monotonic: segments never overlap, words stay
+    inside their segment and in order. Overlaps (e.g. at chunk borders) are clamped."""
+    kept: list[TranscriptSegment] = []
+    dropped: list[DroppedSegment] = []
+    prev_end = 0.0
+    for seg in sorted(raw, key=lambda s: (s.start, s.end)):
+        reason = drop_reason(seg, silences)
+        if reason is not None:
+            dropped.append(DroppedSegment(seg.start, seg.end, seg.text.strip(), reason))
+            continue
+        start = max(seg.start, prev_end)
+        end = max(seg.end, start)
+        words: list[Word] = []
+        cursor = start
+        for w in sorted(seg.words, key=lambda w: w.start):
+            text = w.text.strip()
+            if not text:
+                continue
+            w_start = min(max(w.start, cursor), end)
+            w_end = min(max(w.end, w_start), end)
+            words.append(Word(round(w_start, 3), round(w_end, 3), text, w.probability))
+            cursor = w_end
+        kept.append(
+            TranscriptSegment(
+                start=round(start, 3),
+                end=round(end, 3),
+                text=" ".join(seg.text.split()),
+                confidence=segment_confidence(seg),
+                words=words,
+            )
+        )
+        prev_end = end
+    return kept, dropped
