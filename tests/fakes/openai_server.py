@@ -144,6 +144,8 @@ class FakeWhisperServer:
     hallucinate_in_silence: when set, every silent stretch at least this long gets a
         confident-looking "Thank you for watching." segment, as Whisper does.
     no_speech_texts: utterances answered with no_speech_prob 0.9 and avg_logprob -1.3.
+    latency: seconds each request takes, so that concurrency becomes observable
+        (`max_in_flight`).
     """
 
     def __init__(
@@ -154,13 +156,17 @@ class FakeWhisperServer:
         models: Sequence[str] = ("whisper-1",),
         hallucinate_in_silence: float | None = None,
         no_speech_texts: Sequence[str] = (),
+        latency: float = 0.0,
     ) -> None:
         self.script = list(script)
         self.api_key = api_key
         self.models = set(models)
         self.hallucinate_in_silence = hallucinate_in_silence
         self.no_speech_texts = set(no_speech_texts)
+        self.latency = latency
         self.uploads: list[Upload] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._failures: deque[_Failure] = deque()
         self._always: _Failure | None = None
         self._lock = threading.Lock()
@@ -302,6 +308,19 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        fake = self.fake
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            if fake.latency:
+                time.sleep(fake.latency)
+            self._answer()
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+    def _answer(self) -> None:
         fake = self.fake
         upload = Upload(arrived=time.monotonic(), status=0)
         with fake._lock:
