@@ -206,3 +206,73 @@ def running_s3(bucket: str = "highlights-test") -> Iterator[S3Server]:
         yield s3
     finally:
         server.stop()
+
+
+def add_sample_job(session, job_id: str | None = None, *, status: str = "completed"):  # noqa: ANN001, ANN201
+    """A job with one or more rows in each of the six child tables (for DB tests)."""
+    from db.models import (
+        Clip,
+        ContentSegment,
+        Job,
+        LayoutAnalysis,
+        ProcessingLog,
+        SilenceRegion,
+        Transcript,
+        new_id,
+    )
+
+    job_id = job_id or new_id("job")
+    job = Job(
+        job_id=job_id,
+        filename="lecture.mp4",
+        file_size=3 * 1024**3,  # above 2 GiB: needs the BIGINT column
+        content_type="video/mp4",
+        original_s3_key=f"uploads/{job_id}/lecture.mp4",
+        status=status,
+    )
+    session.add(job)
+    session.flush()
+    segment = ContentSegment(
+        job_id=job_id,
+        start_time=120.0,
+        end_time=180.0,
+        duration=60.0,
+        topic="Binary Search Trees",
+        importance_score=0.92,
+        keywords=["binary tree"],
+        segment_order=1,
+    )
+    session.add_all(
+        [
+            Transcript(
+                job_id=job_id, start_time=10.5, end_time=15.2, text="Today we discuss trees."
+            ),
+            SilenceRegion(
+                job_id=job_id, start_time=30.0, end_time=33.0, duration=3.0, silence_type="both"
+            ),
+            LayoutAnalysis(
+                job_id=job_id,
+                screen_region={"x": 0, "y": 0, "width": 0.7, "height": 1.0},
+                camera_region={"x": 0.7, "y": 0, "width": 0.3, "height": 1.0},
+                split_ratio=0.7,
+                layout_type="side_by_side",
+            ),
+            segment,
+            ProcessingLog(job_id=job_id, stage="uploading", status="completed"),
+        ]
+    )
+    session.flush()
+    session.add(
+        Clip(
+            job_id=job_id,
+            content_segment_id=segment.segment_id,
+            title="Binary Search Trees",
+            start_time=120.0,
+            end_time=180.0,
+            duration=60.0,
+            s3_key=f"results/{job_id}/clip_001.mp4",
+            clip_order=1,
+        )
+    )
+    session.flush()
+    return job

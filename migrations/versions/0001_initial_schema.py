@@ -52,7 +52,7 @@ def _created_at() -> sa.Column:
 
 def _job_fk(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
-        ["job_id"], ["jobs.job_id"], name=f"fk_{table}_job_id_jobs", ondelete="CASCADE"
+        ["job_id"], ["jobs.job_id"], name=op.f(f"fk_{table}_job_id_jobs"), ondelete="CASCADE"
     )
 
 
@@ -84,13 +84,13 @@ def upgrade() -> None:
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(_in("status", JOB_STATUSES), name="ck_jobs_status"),
-        sa.PrimaryKeyConstraint("id", name="pk_jobs"),
+        sa.CheckConstraint(_in("status", JOB_STATUSES), name=op.f("ck_jobs_status")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
-    op.create_index("ix_jobs_job_id", "jobs", ["job_id"], unique=True)
-    op.create_index("ix_jobs_status", "jobs", ["status"])
-    op.create_index("ix_jobs_celery_task_id", "jobs", ["celery_task_id"])
-    op.create_index("ix_jobs_created_at", "jobs", ["created_at"])
+    op.create_index(op.f("ix_jobs_job_id"), "jobs", ["job_id"], unique=True)
+    op.create_index(op.f("ix_jobs_status"), "jobs", ["status"])
+    op.create_index(op.f("ix_jobs_celery_task_id"), "jobs", ["celery_task_id"])
+    op.create_index(op.f("ix_jobs_created_at"), "jobs", ["created_at"])
 
     op.create_table(
         "transcripts",
@@ -104,11 +104,11 @@ def upgrade() -> None:
         sa.Column("speaker_id", sa.String(length=50), nullable=True),
         _created_at(),
         _job_fk("transcripts"),
-        sa.PrimaryKeyConstraint("id", name="pk_transcripts"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transcripts")),
     )
-    op.create_index("ix_transcripts_segment_id", "transcripts", ["segment_id"], unique=True)
-    op.create_index("ix_transcripts_job_id", "transcripts", ["job_id"])
-    op.create_index("ix_transcripts_start_time", "transcripts", ["start_time"])
+    op.create_index(op.f("ix_transcripts_segment_id"), "transcripts", ["segment_id"], unique=True)
+    op.create_index(op.f("ix_transcripts_job_id"), "transcripts", ["job_id"])
+    op.create_index(op.f("ix_transcripts_start_time"), "transcripts", ["start_time"])
 
     op.create_table(
         "silence_regions",
@@ -122,14 +122,16 @@ def upgrade() -> None:
         sa.Column("amplitude_threshold", sa.Float(), nullable=True),
         _created_at(),
         sa.CheckConstraint(
-            _in("silence_type", SILENCE_TYPES), name="ck_silence_regions_silence_type"
+            _in("silence_type", SILENCE_TYPES), name=op.f("ck_silence_regions_silence_type")
         ),
         _job_fk("silence_regions"),
-        sa.PrimaryKeyConstraint("id", name="pk_silence_regions"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_silence_regions")),
     )
-    op.create_index("ix_silence_regions_region_id", "silence_regions", ["region_id"], unique=True)
-    op.create_index("ix_silence_regions_job_id", "silence_regions", ["job_id"])
-    op.create_index("ix_silence_regions_start_time", "silence_regions", ["start_time"])
+    op.create_index(
+        op.f("ix_silence_regions_region_id"), "silence_regions", ["region_id"], unique=True
+    )
+    op.create_index(op.f("ix_silence_regions_job_id"), "silence_regions", ["job_id"])
+    op.create_index(op.f("ix_silence_regions_start_time"), "silence_regions", ["start_time"])
 
     op.create_table(
         "layout_analysis",
@@ -143,13 +145,17 @@ def upgrade() -> None:
         sa.Column("confidence_score", sa.Float(), nullable=True),
         sa.Column("sample_frame_time", sa.Float(), nullable=True),
         _created_at(),
-        sa.CheckConstraint(_in("layout_type", LAYOUT_TYPES), name="ck_layout_analysis_layout_type"),
+        sa.CheckConstraint(
+            _in("layout_type", LAYOUT_TYPES), name=op.f("ck_layout_analysis_layout_type")
+        ),
         _job_fk("layout_analysis"),
-        sa.PrimaryKeyConstraint("id", name="pk_layout_analysis"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_layout_analysis")),
     )
-    op.create_index("ix_layout_analysis_layout_id", "layout_analysis", ["layout_id"], unique=True)
+    op.create_index(
+        op.f("ix_layout_analysis_layout_id"), "layout_analysis", ["layout_id"], unique=True
+    )
     # Unique: one layout per job.
-    op.create_index("ix_layout_analysis_job_id", "layout_analysis", ["job_id"], unique=True)
+    op.create_index(op.f("ix_layout_analysis_job_id"), "layout_analysis", ["job_id"], unique=True)
 
     op.create_table(
         "content_segments",
@@ -167,17 +173,19 @@ def upgrade() -> None:
         sa.Column("segment_order", sa.Integer(), nullable=False),
         _created_at(),
         _job_fk("content_segments"),
-        sa.PrimaryKeyConstraint("id", name="pk_content_segments"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_content_segments")),
     )
     op.create_index(
-        "ix_content_segments_segment_id", "content_segments", ["segment_id"], unique=True
+        op.f("ix_content_segments_segment_id"), "content_segments", ["segment_id"], unique=True
     )
-    op.create_index("ix_content_segments_job_id", "content_segments", ["job_id"])
-    op.create_index("ix_content_segments_start_time", "content_segments", ["start_time"])
+    op.create_index(op.f("ix_content_segments_job_id"), "content_segments", ["job_id"])
+    op.create_index(op.f("ix_content_segments_start_time"), "content_segments", ["start_time"])
     op.create_index(
-        "ix_content_segments_importance_score", "content_segments", ["importance_score"]
+        op.f("ix_content_segments_importance_score"), "content_segments", ["importance_score"]
     )
-    op.create_index("ix_content_segments_segment_order", "content_segments", ["segment_order"])
+    op.create_index(
+        op.f("ix_content_segments_segment_order"), "content_segments", ["segment_order"]
+    )
 
     op.create_table(
         "clips",
@@ -202,16 +210,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["content_segment_id"],
             ["content_segments.segment_id"],
-            name="fk_clips_content_segment_id_content_segments",
+            name=op.f("fk_clips_content_segment_id_content_segments"),
             ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_clips"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_clips")),
     )
-    op.create_index("ix_clips_clip_id", "clips", ["clip_id"], unique=True)
-    op.create_index("ix_clips_job_id", "clips", ["job_id"])
-    op.create_index("ix_clips_content_segment_id", "clips", ["content_segment_id"])
-    op.create_index("ix_clips_importance_score", "clips", ["importance_score"])
-    op.create_index("ix_clips_clip_order", "clips", ["clip_order"])
+    op.create_index(op.f("ix_clips_clip_id"), "clips", ["clip_id"], unique=True)
+    op.create_index(op.f("ix_clips_job_id"), "clips", ["job_id"])
+    op.create_index(op.f("ix_clips_content_segment_id"), "clips", ["content_segment_id"])
+    op.create_index(op.f("ix_clips_importance_score"), "clips", ["importance_score"])
+    op.create_index(op.f("ix_clips_clip_order"), "clips", ["clip_order"])
 
     op.create_table(
         "processing_logs",
@@ -225,15 +233,15 @@ def upgrade() -> None:
         sa.Column("error_message", sa.Text(), nullable=True),
         _json("metadata", "{}"),
         _created_at(),
-        sa.CheckConstraint(_in("stage", STAGES), name="ck_processing_logs_stage"),
-        sa.CheckConstraint(_in("status", LOG_STATUSES), name="ck_processing_logs_status"),
+        sa.CheckConstraint(_in("stage", STAGES), name=op.f("ck_processing_logs_stage")),
+        sa.CheckConstraint(_in("status", LOG_STATUSES), name=op.f("ck_processing_logs_status")),
         _job_fk("processing_logs"),
-        sa.PrimaryKeyConstraint("id", name="pk_processing_logs"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_processing_logs")),
     )
-    op.create_index("ix_processing_logs_log_id", "processing_logs", ["log_id"], unique=True)
-    op.create_index("ix_processing_logs_job_id", "processing_logs", ["job_id"])
-    op.create_index("ix_processing_logs_stage", "processing_logs", ["stage"])
-    op.create_index("ix_processing_logs_created_at", "processing_logs", ["created_at"])
+    op.create_index(op.f("ix_processing_logs_log_id"), "processing_logs", ["log_id"], unique=True)
+    op.create_index(op.f("ix_processing_logs_job_id"), "processing_logs", ["job_id"])
+    op.create_index(op.f("ix_processing_logs_stage"), "processing_logs", ["stage"])
+    op.create_index(op.f("ix_processing_logs_created_at"), "processing_logs", ["created_at"])
 
 
 def downgrade() -> None:
