@@ -1,1 +1,1 @@
-"""cli"""
+"""The `highlights` command line."""

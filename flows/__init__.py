@@ -1,1 +1,1 @@
-"""flows"""
+"""Prefect flows: the lecture pipeline and the maintenance flows deployments run."""

@@ -1,0 +1,77 @@
+"""Run one job's flow in this process, with a live progress bar read from the jobs row."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from highlights.settings import Settings
+
+
+@dataclass
+class JobOutcome:
+    job_id: str
+    error: str | None
+
+
+def _poll_progress(settings: Settings, job_id: str, stop: threading.Event, console: Console) -> None:
+    from db.engine import get_engine, session_scope
+    from db.queries import get_job
+
+    columns = (TextColumn("[bold]{task.fields[stage]:<18}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+               TextColumn("ETA {task.fields[eta]}"), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("Starting", total=100, stage="queued", eta="?")
+        while True:
+            stopping = stop.wait(0.5)
+            try:
+                with session_scope(get_engine(settings)) as session:
+                    job = get_job(session, job_id)
+                    if job is not None:
+                        eta = "-" if job.eta_seconds is None else f"{job.eta_seconds // 60}:{job.eta_seconds % 60:02d}"
+                        bar.update(task, completed=job.progress_percent or 0.0,
+                                   description=(job.progress_message or "")[:60],
+                                   stage=job.current_stage or job.status, eta=eta)
+            except Exception:  # a busy database must not kill the progress display
+                pass
+            if stopping:
+                return
+
+
+def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, job_id: str | None = None,
+            resume: bool = False, show_progress: bool = True, console: Console | None = None) -> JobOutcome:
+    """Create (or resume) a job and run its flow to the end in this process."""
+    from flows.jobs import create_job
+    from flows.lecture import process_lecture
+    from tasks.errors import one_line
+    from tasks.progress import set_job_fields, utcnow
+
+    if job_id is None:
+        assert source is not None
+        job_id = create_job(settings, source, options)
+    stop = threading.Event()
+    poller = None
+    if show_progress:
+        console = console or Console(stderr=True)
+        console.print(f"Job [bold]{job_id}[/]")
+        poller = threading.Thread(target=_poll_progress, args=(settings, job_id, stop, console), daemon=True)
+        poller.start()
+    error = None
+    try:
+        process_lecture(job_id=job_id, resume=resume)
+    except KeyboardInterrupt:
+        set_job_fields(settings, job_id, status="failed", error_message="interrupted by the user",
+                       completed_at=utcnow())
+        error = "interrupted"
+        raise
+    except Exception as exc:  # the job row already says which stage failed and why
+        error = one_line(exc)
+    finally:
+        stop.set()
+        if poller:
+            poller.join(timeout=5)
+    return JobOutcome(job_id, error)

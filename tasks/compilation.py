@@ -1,0 +1,98 @@
+"""Stage `compilation`: render the chosen clips and record them.
+
+Every file is uploaded before any `clips` row is written, and the rows are written in
+one transaction, so no row ever points at an object that is not in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from highlights.chapters import build_chapters, format_chapters
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Clip, LayoutAnalysis
+from db.queries import replace_stage_rows
+from highlights.render import RenderOptions, render_clips
+from highlights.types import ClipPlan, LayoutResult, Region
+from tasks.context import CHAPTERS_TXT, CLIP_PLAN_JSON, StageContext, StageResult
+from tasks.segmentation import load_analysis
+from tasks.transcription import load_transcript
+
+AGENT = "ffmpeg libx264/aac"
+
+
+def load_layout(ctx: StageContext) -> LayoutResult | None:
+    with session_scope(ctx.engine) as session:
+        row = session.scalars(select(LayoutAnalysis).where(LayoutAnalysis.job_id == ctx.job_id)).first()
+        if row is None:
+            return None
+        return LayoutResult(Region.from_dict(row.screen_region), Region.from_dict(row.camera_region),
+                            row.split_ratio, row.layout_type, row.confidence_score or 0.0,  # type: ignore[arg-type]
+                            row.sample_frame_time)
+
+
+def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, Any],
+        progress: Callable[[float], None] | None = None) -> StageResult:
+    stored = ctx.get_json(ctx.work_key(CLIP_PLAN_JSON))
+    plan_fields = set(ClipPlan.__dataclass_fields__)
+    plans = [ClipPlan(**{k: v for k, v in p.items() if k in plan_fields}) for p in stored["plans"]]
+    segment_ids = [p.get("segment_id") for p in stored["plans"]]
+    source = ctx.fetch(source_key, "source" + Path(source_key).suffix)
+    render_options = RenderOptions(format=options.get("format", ctx.settings.clip_format),
+                                   burn_captions=bool(options.get("burn_captions", False)))
+    out_dir = ctx.scratch("clips")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    transcript = load_transcript(ctx)
+    rendered = render_clips(str(source), plans, transcript, load_layout(ctx), render_options,
+                            str(out_dir), progress=progress) if plans else []
+
+    # Old clips of an earlier attempt go first, so the results folder holds only this run.
+    for key in ctx.storage.list(ctx.result_key("clip_")):
+        ctx.storage.delete(key)
+    rows: list[Clip] = []
+    for clip, segment_id in zip(rendered, segment_ids, strict=True):
+        row = Clip(content_segment_id=segment_id, title=clip.plan.title[:500],
+                   topic=clip.plan.topic[:500], importance_score=round(clip.plan.importance_score, 4),
+                   start_time=round(clip.plan.start, 3), end_time=round(clip.plan.end, 3),
+                   duration=round(clip.plan.duration, 3), clip_order=clip.plan.rank,
+                   s3_key="", metadata_={})
+        from db.models import new_id
+
+        row.clip_id = new_id("clip")
+        row.s3_key = ctx.storage.put_file(clip.video_path, ctx.result_key(f"{row.clip_id}.mp4"),
+                                          content_type="video/mp4")
+        if clip.thumbnail_path:
+            row.thumbnail_s3_key = ctx.storage.put_file(
+                clip.thumbnail_path, ctx.result_key(f"{row.clip_id}.jpg"), content_type="image/jpeg")
+        vtt_key = None
+        if clip.vtt_path:
+            vtt_key = ctx.storage.put_file(clip.vtt_path, ctx.result_key(f"{row.clip_id}.vtt"),
+                                           content_type="text/vtt")
+        if clip.srt_path:
+            row.subtitle_s3_key = ctx.storage.put_file(
+                clip.srt_path, ctx.result_key(f"{row.clip_id}.srt"), content_type="application/x-subrip")
+        row.metadata_ = {**clip.metadata, "vtt_s3_key": vtt_key}
+        rows.append(row)
+
+    analysis, _ = load_analysis(ctx)
+    chapters_note = None
+    try:
+        chapters_text = format_chapters(build_chapters(analysis, duration))
+        ctx.storage.put_bytes(chapters_text.encode("utf-8"), ctx.result_key(CHAPTERS_TXT),
+                              content_type="text/plain; charset=utf-8")
+    except ValueError as exc:  # fewer than three usable topics: YouTube would reject the list
+        chapters_note = f"no chapter list: {exc}"
+        ctx.storage.delete(ctx.result_key(CHAPTERS_TXT))
+
+    with session_scope(ctx.engine) as session:
+        replace_stage_rows(session, ctx.job_id, Clip, rows)
+    return StageResult(
+        agent_name=AGENT, rows=len(rows),
+        metadata={"format": render_options.format, "burn_captions": render_options.burn_captions,
+                  "clips": [{"clip_id": r.clip_id, "file_size": r.metadata_.get("file_size")} for r in rows],
+                  "chapters": chapters_note or "stored"},
+    )
