@@ -313,6 +313,19 @@ def cleanup(older_than: Annotated[str, typer.Option("--older-than", help="Age, e
         console.print(f"Deleted {len(removed)} job(s) older than {days:g} day(s).")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API and the results page."""
+    settings = settings_or_exit(False)
+    _migrate(settings, False)
+    from api.server import serve as serve_api
+
+    serve_api(settings, host=host, port=port)
+
+
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonOpt = False) -> None:
     """Create or migrate the database schema to the latest revision."""

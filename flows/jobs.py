@@ -48,6 +48,11 @@ def create_job(settings: Settings, source: str, options: dict[str, Any] | None =
     return job_id
 
 
+def job_exists(settings: Settings, job_id: str) -> bool:
+    with session_scope(get_engine(settings)) as session:
+        return session.scalar(select(Job.id).where(Job.job_id == job_id)) is not None
+
+
 def completed_stages(settings: Settings, job_id: str) -> set[str]:
     """Stages whose latest log row says `completed`: their results can be reused."""
     latest: dict[str, str] = {}

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import Job
-from flows.jobs import BRANCH_STAGES, completed_stages, create_job, stages_to_run
+from flows.jobs import BRANCH_STAGES, completed_stages, create_job, job_exists, stages_to_run
 from highlights.settings import load_settings, validate_provider_keys
 from tasks.errors import one_line
 from tasks.prefect_tasks import StageFailed, build_stage_tasks
@@ -53,12 +53,18 @@ def process_lecture(job_id: str | None = None, source: str | None = None,
     settings = load_settings()
     validate_provider_keys(settings)
     logger = get_run_logger()
-    if job_id is None:
-        if source is None and bucket and key:
-            source = f"s3://{bucket}/{key}"
+    if source is None and bucket and key:
+        source = f"s3://{bucket}/{key}"
+    if job_id is None or (source and not job_exists(settings, job_id)):
+        # A new job; an event-triggered run may name its id so that a duplicate delivery
+        # of the same upload maps to the same job instead of a second one.
         if not source:
             raise ValueError("process-lecture needs job_id, source, or bucket and key")
-        job_id = create_job(settings, source, options)
+        job_id = create_job(settings, source, options, job_id=job_id)
+    elif not resume and source and _job_snapshot(settings, job_id)["status"] != "queued":
+        logger.info("job %s already exists (%s): duplicate request ignored", job_id,
+                    _job_snapshot(settings, job_id)["status"])
+        return {"job_id": job_id, "duplicate": True}
     snapshot = _job_snapshot(settings, job_id)
     source = source or snapshot["metadata"].get("source")
     options = {**snapshot["metadata"].get("options", {}), **(options or {})}
