@@ -1,0 +1,204 @@
+"""The vertical 9:16 frame for phones, built from the detected lecture layout.
+
+- Screen and camera (side_by_side, picture_in_picture, split_vertical, custom with a
+  camera): the screen scaled to the full width on top, the presenter's camera below,
+  cropped to fill the rest. For picture-in-picture the screen crop keeps the overlaid
+  camera: cutting it out would also cut a full strip of the slide beside it, and the
+  slide matters more than a duplicate of the face.
+- Screen only (full_screen, no camera, or no layout at all): the screen centred over a
+  blurred, darkened, scaled-up copy of itself.
+
+The camera crop is centred on the presenter's face when a Haar cascade finds one in a
+frame of the clip, otherwise it keeps the upper part of the camera (where heads are).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import av
+import cv2
+import numpy as np
+
+from highlights.render.framing import (
+    Composition,
+    PixelRect,
+    display_aspect,
+    even,
+    region_pixels,
+)
+from highlights.render.options import RenderOptions
+from highlights.render.source import SourceVideo
+from highlights.types import LayoutResult, Region
+
+log = logging.getLogger(__name__)
+
+# The screen may take at most this share of the height; the camera keeps the rest.
+MAX_SCREEN_SHARE = 0.7
+# Without a detected face, keep this share of the cut-away height below the crop
+# (0.5 would centre it): heads sit in the upper part of a camera frame.
+HEADROOM_BIAS = 0.3
+
+
+def has_camera(layout: LayoutResult | None) -> bool:
+    return (
+        layout is not None
+        and layout.layout_type != "full_screen"
+        and not layout.camera_region.is_empty
+    )
+
+
+def vertical_composition(
+    source: SourceVideo,
+    layout: LayoutResult | None,
+    options: RenderOptions,
+    face_center: tuple[float, float] | None = None,
+) -> Composition:
+    """The filter chain for a vertical clip; `face_center` is in source pixels."""
+    screen_region = (
+        layout.screen_region if layout and not layout.screen_region.is_empty else Region.full()
+    )
+    screen = region_pixels(screen_region, source)
+    if has_camera(layout):
+        assert layout is not None
+        camera = region_pixels(layout.camera_region, source)
+        return _stacked(source, screen, camera, options, face_center)
+    return _blur_filled(source, screen, options)
+
+
+def _fit(aspect: float, box_w: int, box_h: int) -> tuple[int, int]:
+    """The largest even size of the given aspect inside box_w x box_h."""
+    if box_w / aspect <= box_h:
+        return box_w, min(box_h, even(box_w / aspect))
+    return min(box_w, even(box_h * aspect)), box_h
+
+
+def _stacked(
+    source: SourceVideo,
+    screen: PixelRect,
+    camera: PixelRect,
+    options: RenderOptions,
+    face_center: tuple[float, float] | None,
+) -> Composition:
+    out_w, out_h = options.vertical_width, options.vertical_height
+    top_w, top_h = _fit(display_aspect(screen, source), out_w, even(out_h * MAX_SCREEN_SHARE))
+    cam_h = out_h - top_h
+    cam_crop = _cover_crop(camera, source, out_w / cam_h, face_center)
+    top_chain = f"{screen.crop_filter()},scale={top_w}:{top_h}:flags=bicubic,setsar=1"
+    if top_w < out_w:  # a portrait screen: centre it on black
+        top_chain += f",pad={out_w}:{top_h}:{(out_w - top_w) // 2}:0:black"
+    graph = (
+        "[0:v]split=2[scr][cam];"
+        f"[scr]{top_chain}[top];"
+        f"[cam]{cam_crop.crop_filter()},scale={out_w}:{cam_h}:flags=bicubic,setsar=1[bottom];"
+        "[top][bottom]vstack=inputs=2,format=yuv420p[base]"
+    )
+    box = Region((out_w - top_w) / 2 / out_w, 0.0, top_w / out_w, top_h / out_h)
+    return Composition(graph, out_w, out_h, box, "vertical_stack")
+
+
+def _cover_crop(
+    camera: PixelRect,
+    source: SourceVideo,
+    target_aspect: float,
+    face_center: tuple[float, float] | None,
+) -> PixelRect:
+    """The part of the camera region with the target display aspect, around the face."""
+    sar = float(source.sample_aspect)
+    aspect = display_aspect(camera, source)
+    if aspect > target_aspect:  # camera too wide: cut the sides
+        width = min(camera.width, even(camera.height * target_aspect / sar))
+        centre_x = face_center[0] if face_center else camera.x + camera.width / 2
+        x = int(round(centre_x - width / 2))
+        x = min(max(camera.x, x), camera.x + camera.width - width)
+        return PixelRect(x, camera.y, width, camera.height)
+    height = min(camera.height, even(camera.width * sar / target_aspect))
+    if face_center:
+        # Put the face a little above the middle of the crop.
+        y = int(round(face_center[1] - height * 0.42))
+    else:
+        y = camera.y + int(round((camera.height - height) * HEADROOM_BIAS))
+    y = min(max(camera.y, y), camera.y + camera.height - height)
+    return PixelRect(camera.x, y, camera.width, height)
+
+
+def _blur_filled(source: SourceVideo, screen: PixelRect, options: RenderOptions) -> Composition:
+    out_w, out_h = options.vertical_width, options.vertical_height
+    aspect = display_aspect(screen, source)
+    fg_w, fg_h = _fit(aspect, out_w, out_h)
+    # The background is blurred at a quarter of the size: same look, a fraction of the cost.
+    small_w, small_h = even(out_w / 4), even(out_h / 4)
+    sar = float(source.sample_aspect)
+    if aspect > small_w / small_h:
+        bg_crop_w = even(screen.height * (small_w / small_h) / sar)
+        bg_crop = PixelRect(
+            screen.x + (screen.width - bg_crop_w) // 2, screen.y, bg_crop_w, screen.height
+        )
+    else:
+        bg_crop_h = even(screen.width * sar / (small_w / small_h))
+        bg_crop = PixelRect(
+            screen.x, screen.y + (screen.height - bg_crop_h) // 2, screen.width, bg_crop_h
+        )
+    x0, y0 = (out_w - fg_w) // 2, (out_h - fg_h) // 2
+    graph = (
+        "[0:v]split=2[bgsrc][fgsrc];"
+        f"[bgsrc]{bg_crop.crop_filter()},scale={small_w}:{small_h}:flags=fast_bilinear,"
+        "boxblur=luma_radius=10:luma_power=2,eq=brightness=-0.12,"
+        f"scale={out_w}:{out_h}:flags=fast_bilinear,setsar=1[bg];"
+        f"[fgsrc]{screen.crop_filter()},scale={fg_w}:{fg_h}:flags=bicubic,setsar=1[fg];"
+        f"[bg][fg]overlay={x0}:{y0}:format=auto,format=yuv420p[base]"
+    )
+    box = Region(x0 / out_w, y0 / out_h, fg_w / out_w, fg_h / out_h)
+    return Composition(graph, out_w, out_h, box, "vertical_blur_fill")
+
+
+@functools.cache
+def _face_cascade() -> cv2.CascadeClassifier:
+    return cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+
+
+def locate_face(
+    source: SourceVideo, layout: LayoutResult | None, times: list[float]
+) -> tuple[float, float] | None:
+    """Centre of the largest face in the camera region, in source pixels, or None.
+
+    Tries the keyframe at or before each time in turn; decoding only keyframes keeps
+    this cheap on long recordings.
+    """
+    if not has_camera(layout):
+        return None
+    assert layout is not None
+    camera = region_pixels(layout.camera_region, source)
+    cascade = _face_cascade()
+    try:
+        with av.open(str(source.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for t in times:
+                gray = _keyframe_gray(container, stream, t)
+                if gray is None:
+                    continue
+                patch = gray[
+                    camera.y : camera.y + camera.height, camera.x : camera.x + camera.width
+                ]
+                min_side = max(24, int(min(patch.shape) * 0.1))
+                faces = cascade.detectMultiScale(
+                    patch, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
+                )
+                if len(faces):
+                    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
+                    return camera.x + x + w / 2, camera.y + y + h / 2
+    except (av.error.FFmpegError, OSError) as exc:
+        log.info("face search failed, keeping the default camera crop: %s", exc)
+    return None
+
+
+def _keyframe_gray(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float
+) -> np.ndarray | None:
+    origin = container.start_time if container.start_time and container.start_time > 0 else 0
+    container.seek(origin + int(max(0.0, t) * av.time_base), backward=True, any_frame=False)
+    for frame in container.decode(stream):
+        return frame.to_ndarray(format="gray")
+    return None
