@@ -386,6 +386,28 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+_shared_loader: Any = None
+
+
+def _fresh_session() -> Any:
+    """A boto3 session of its own, which reads the credentials in the environment now.
+
+    boto3's default session keeps the credentials it found first, so a changed
+    environment would be ignored. Sessions share one data loader: parsing botocore's
+    service models again for every store costs far more than the client itself.
+    """
+    import boto3.session
+    import botocore.session
+
+    global _shared_loader
+    core = botocore.session.get_session()
+    if _shared_loader is None:
+        _shared_loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _shared_loader)
+    return boto3.session.Session(botocore_session=core)
+
+
 class S3Storage(Storage):
     backend = "s3"
 
@@ -400,7 +422,6 @@ class S3Storage(Storage):
         multipart_chunksize: int = DEFAULT_MULTIPART_CHUNKSIZE,
         client: Any = None,
     ) -> None:
-        import boto3
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
@@ -416,7 +437,7 @@ class S3Storage(Storage):
             # MinIO and most S3-compatible servers only route path-style requests.
             s3={"addressing_style": "path" if endpoint_url else "auto"},
         )
-        self.client = client or boto3.client(
+        self.client = client or _fresh_session().client(
             "s3", endpoint_url=endpoint_url, region_name=region or DEFAULT_REGION, config=config
         )
         self.transfer = TransferConfig(
