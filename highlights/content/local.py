@@ -1,0 +1,170 @@
+"""The offline content analyzer: TextTiling boundaries, keyphrase titles, cue-based importance.
+
+Deterministic: the same transcript, slide changes and silences always give the same
+segments, titles and scores. Needs no model, no network and no downloaded data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from highlights.content import importance as imp
+from highlights.content.base import empty_analysis, spoken_segments
+from highlights.content.keyphrases import (
+    LectureVocabulary,
+    join_list,
+    make_title,
+    pick_keyphrases,
+    representative_sentence,
+    title_case,
+)
+from highlights.content.segmentation import SegmentationParams, find_boundaries
+from highlights.content.text import content_stems, sentences, words
+from highlights.types import (
+    ContentAnalysis,
+    SilenceRegion,
+    TopicSegment,
+    Transcript,
+    TranscriptSegment,
+)
+
+_DEFINITION = re.compile(
+    r"\b(?:is|are) defined as\b|\bwe call (?:this|that|it)\b|\b(?:is|are) called\b|\bmeans that\b"
+    r"|\b(?:is|are) known as\b",
+    re.IGNORECASE,
+)
+KEYWORDS_PER_SEGMENT = 6
+CONCEPTS_PER_SEGMENT = 4
+
+
+class LocalAnalyzer:
+    """Topic segments from the transcript alone (plus slide changes and pauses as cues)."""
+
+    name = "local-texttiling"
+    model = "texttiling-keyphrase-v1"
+
+    def __init__(self, params: SegmentationParams | None = None) -> None:
+        self.params = params or SegmentationParams()
+
+    def analyze(
+        self,
+        transcript: Transcript,
+        *,
+        slide_changes: list[float],
+        silences: list[SilenceRegion],
+        duration: float,
+    ) -> ContentAnalysis:
+        segments = spoken_segments(transcript, duration)
+        if not segments:
+            return empty_analysis(self.name, self.model)
+        units = [content_stems(s.text) for s in segments]
+        boundaries = find_boundaries(
+            units,
+            [s.start for s in segments],
+            [s.end for s in segments],
+            slide_changes=slide_changes,
+            silences=silences,
+            params=self.params,
+        )
+        groups = split_groups(segments, boundaries.unit_indices)
+        topics = describe_groups(groups, slide_changes)
+        notes = [f"{len(topics)} topic segments from {len(segments)} transcript segments"]
+        return ContentAnalysis(segments=topics, provider=self.name, model=self.model, notes=notes)
+
+
+def split_groups(
+    segments: Sequence[TranscriptSegment], first_indices: Sequence[int]
+) -> list[list[TranscriptSegment]]:
+    """Cut the transcript before each index in ``first_indices``."""
+    cuts = [0, *sorted(i for i in set(first_indices) if 0 < i < len(segments)), len(segments)]
+    return [list(segments[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def group_spans(groups: Sequence[Sequence[TranscriptSegment]]) -> list[tuple[float, float]]:
+    """Contiguous time spans: each topic runs until the next one's first words."""
+    last_end = max(s.end for g in groups for s in g)
+    spans = []
+    for k, group in enumerate(groups):
+        start = group[0].start
+        end = groups[k + 1][0].start if k + 1 < len(groups) else max(last_end, start)
+        spans.append((start, end))
+    return spans
+
+
+def describe_groups(
+    groups: Sequence[Sequence[TranscriptSegment]], slide_changes: Sequence[float]
+) -> list[TopicSegment]:
+    """Title, keywords, concepts, description and importance for each group of segments."""
+    texts = [" ".join(s.text for s in g) for g in groups]
+    spans = group_spans(groups)
+    vocabulary = LectureVocabulary.build(texts)
+    central = vocabulary.central_terms()
+    central_stems = {c.key[0] for c in central}
+    stems = [content_stems(t) for t in texts]
+    centrality = imp.centrality_signals(stems, central_stems)
+    slides = imp.slide_signals(spans, slide_changes)
+
+    topics: list[TopicSegment] = []
+    used_titles: set[str] = set()
+    for k, (text, (start, end)) in enumerate(zip(texts, spans, strict=True)):
+        ranked = vocabulary.ranked(k)
+        keyphrases = pick_keyphrases(ranked, k, KEYWORDS_PER_SEGMENT)
+        keywords = [p.surface for p in keyphrases]
+        title = _unique_title(
+            make_title(ranked, keyphrases, k) or _fallback_title(text), keywords, used_titles
+        )
+        concepts = [c.surface for c in central if k in c.per_segment][:CONCEPTS_PER_SEGMENT]
+        if not concepts:
+            concepts = [kw for kw in keywords if " " not in kw][:2]
+        signals = imp.ImportanceSignals(
+            cues=imp.cue_signal(text, end - start),
+            centrality=centrality[k],
+            slides=slides[k],
+            length=imp.length_signal(end - start),
+        )
+        topics.append(
+            TopicSegment(
+                start=round(start, 3),
+                end=round(end, 3),
+                topic=title,
+                description=_description(text, keyphrases, vocabulary, k),
+                importance_score=signals.score,
+                keywords=keywords,
+                concepts=concepts,
+            )
+        )
+    return topics
+
+
+def _description(text: str, keyphrases: Sequence, vocabulary: LectureVocabulary, k: int) -> str:
+    weights: dict[str, float] = {}
+    for score, stats in vocabulary.ranked(k)[:20]:
+        for s in stats.key:
+            weights[s] = max(weights.get(s, 0.0), score)
+    parts = []
+    if keyphrases:
+        parts.append(f"Covers {join_list([p.surface for p in keyphrases[:3]])}.")
+    sentence = representative_sentence(sentences(text), weights, prefer=_DEFINITION)
+    if sentence:
+        parts.append(sentence)
+    return " ".join(parts) or _fallback_title(text)
+
+
+def _fallback_title(text: str) -> str:
+    """For speech with no content words at all ("okay, um, right")."""
+    return title_case(" ".join(words(text)[:4])) or "Untitled Segment"
+
+
+def _unique_title(title: str, keywords: Sequence[str], used: set[str]) -> str:
+    """Two segments on the same subject get told apart by their next keyword."""
+    candidate = title
+    if candidate.lower() in used:
+        extra = next((kw for kw in keywords if kw.lower() not in title.lower()), None)
+        candidate = f"{title}: {title_case(extra)}" if extra else f"{title} (continued)"
+        n = 2
+        while candidate.lower() in used:
+            candidate = f"{title} (part {n})"
+            n += 1
+    used.add(candidate.lower())
+    return candidate
