@@ -1,0 +1,353 @@
+"""Where the screen share and the presenter camera are, from how the pixels move.
+
+A webcam never produces two identical frames: the presenter moves and the sensor adds
+noise, so camera pixels change between almost every pair of samples. A screen share
+changes only at slide changes, builds and the odd cursor move. The visual pass keeps,
+for every pixel of a ~640 px wide picture, the share of sample pairs in which it
+changed (`fine_activity`) and the time-mean picture (`fine_mean`). Here:
+
+1. the camera is the largest connected area that keeps changing (activity above
+   `ACTIVE`, closed and hole-filled into one blob); its bounding box is the coarse
+   camera rectangle;
+2. each side of the rectangle is moved to the straight line nearby that best separates
+   the camera from its surroundings (a step in activity or in the mean picture along
+   most of the side): a picture-in-picture box or a split border is a straight edge;
+3. the arrangement is named from where the rectangle sits (touching top and bottom at
+   one side: side_by_side; left and right at the top or bottom: split_vertical; small
+   and inside: picture_in_picture) and the screen is the rest, without uniform dark
+   letterbox bars;
+4. faces found by the visual pass (Haar cascade) inside the rectangle confirm it and
+   choose a representative frame.
+
+Slide changes are then detected on the screen region only (`highlights.slides`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from highlights.types import LayoutResult, Region
+
+# A pixel belongs to the camera when it changed in at least this share of sample pairs.
+# Slides changing every 5 s give screen pixels at most 0.1 at 2 samples a second.
+ACTIVE = 0.25
+_MIN_CAMERA_AREA = 0.004  # of the frame; smaller moving blobs are cursors or noise
+_CAMERA_ONLY_AREA = 0.6  # a moving area this large is a camera shot, not an overlay
+_EDGE_TOL = 0.012  # a side this close to the frame edge touches it
+_TOUCH_TOL = 0.03  # for naming the arrangement
+_MEAN_STEP = 12.0  # gray levels across a border line in the mean picture
+_ACTIVITY_STEP = 0.15
+_BAR_LEVEL = 32.0  # letterbox bars are dark ...
+_BAR_STD = 4.0  # ... uniform ...
+_BAR_ACTIVITY = 0.02  # ... and never change
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A rectangle in fine-map pixels; x1/y1 exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def area(self) -> int:
+        return max(0, self.x1 - self.x0) * max(0, self.y1 - self.y0)
+
+    def region(self, width: int, height: int) -> Region:
+        return Region(
+            self.x0 / width,
+            self.y0 / height,
+            (self.x1 - self.x0) / width,
+            (self.y1 - self.y0) / height,
+        )
+
+
+@dataclass(frozen=True)
+class _Regions:
+    screen: _Box
+    camera: _Box | None
+    layout_type: str
+    camera_only: bool
+    edge_coverage: float
+
+
+def _moving_blob(activity: np.ndarray) -> tuple[_Box, float] | None:
+    """Bounding box of the largest area that keeps changing, and its share of the frame."""
+    h, w = activity.shape
+    mask = (activity >= ACTIVE).astype(np.uint8)
+    if not mask.any():
+        return None
+    k = max(3, (w // 40) | 1)
+    # close gaps inside the presenter (flat shirt, still background patches), fill holes,
+    # then drop specks (cursor trails, single noisy pixels)
+    mask = cv2.morphologyEx(
+        mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    )
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    best = max(contours, key=cv2.contourArea)
+    x, y, bw, bh = cv2.boundingRect(best)
+    filled = np.zeros_like(mask)
+    cv2.drawContours(filled, [best], -1, 1, thickness=cv2.FILLED)
+    share = float(filled.sum()) / (w * h)
+    if share < _MIN_CAMERA_AREA:
+        return None
+    return _Box(x, y, x + bw, y + bh), share
+
+
+def _line_coverage(
+    mean: np.ndarray, activity: np.ndarray, axis: int, pos: int, lo: int, hi: int, inside_sign: int
+) -> float:
+    """Share of the span [lo, hi) along which a border at `pos` separates two sides.
+
+    axis 1: a vertical line between columns pos-1 and pos; axis 0: a horizontal line.
+    `inside_sign` says which side is the camera (+1: columns >= pos).
+    """
+    size = mean.shape[axis]
+    if pos - 2 < 0 or pos + 2 > size or hi - lo < 3:
+        return 0.0
+    if axis == 1:
+        before_m = mean[lo:hi, pos - 2 : pos].mean(axis=1)
+        after_m = mean[lo:hi, pos : pos + 2].mean(axis=1)
+        before_a = activity[lo:hi, pos - 2 : pos].mean(axis=1)
+        after_a = activity[lo:hi, pos : pos + 2].mean(axis=1)
+    else:
+        before_m = mean[pos - 2 : pos, lo:hi].mean(axis=0)
+        after_m = mean[pos : pos + 2, lo:hi].mean(axis=0)
+        before_a = activity[pos - 2 : pos, lo:hi].mean(axis=0)
+        after_a = activity[pos : pos + 2, lo:hi].mean(axis=0)
+    inside_a, outside_a = (after_a, before_a) if inside_sign > 0 else (before_a, after_a)
+    separated = (np.abs(after_m - before_m) >= _MEAN_STEP) | (
+        inside_a - outside_a >= _ACTIVITY_STEP
+    )
+    return float(separated.mean())
+
+
+def _refine(box: _Box, mean: np.ndarray, activity: np.ndarray) -> tuple[_Box, float]:
+    """Move each side to the nearby straight line that best separates camera and rest."""
+    h, w = activity.shape
+    sides = {"x0": box.x0, "y0": box.y0, "x1": box.x1, "y1": box.y1}
+    coverages: list[float] = []
+    for name in ("x0", "x1", "y0", "y1"):
+        vertical = name.startswith("x")
+        size = w if vertical else h
+        pos = sides[name]
+        if pos <= _EDGE_TOL * size:
+            sides[name] = 0
+            continue
+        if pos >= size - _EDGE_TOL * size:
+            sides[name] = size
+            continue
+        lo, hi = (sides["y0"], sides["y1"]) if vertical else (sides["x0"], sides["x1"])
+        # shrink the span a little: corners blend both borders
+        margin = (hi - lo) // 10
+        lo, hi = lo + margin, hi - margin
+        inside_sign = 1 if name in ("x0", "y0") else -1
+        reach_out = max(3, int(0.06 * size))
+        reach_in = max(3, int(0.03 * size))
+        if inside_sign > 0:
+            candidates = range(max(2, pos - reach_out), min(size - 2, pos + reach_in) + 1)
+        else:
+            candidates = range(max(2, pos - reach_in), min(size - 2, pos + reach_out) + 1)
+        axis = 1 if vertical else 0
+        scored = [
+            (_line_coverage(mean, activity, axis, c, lo, hi, inside_sign), -abs(c - pos), c)
+            for c in candidates
+        ]
+        best_cov, _, best_pos = max(scored)
+        if best_cov >= 0.5:
+            sides[name] = best_pos
+        coverages.append(best_cov)
+    refined = _Box(sides["x0"], sides["y0"], sides["x1"], sides["y1"])
+    return refined, (float(np.mean(coverages)) if coverages else 1.0)
+
+
+def _content_box(mean: np.ndarray, activity: np.ndarray, area: _Box) -> _Box:
+    """`area` without dark, uniform, never-changing bars along its edges (letterboxing)."""
+    x0, y0, x1, y1 = area.x0, area.y0, area.x1, area.y1
+
+    def is_bar(m: np.ndarray, a: np.ndarray) -> bool:
+        return (
+            m.size > 0
+            and float(m.mean()) <= _BAR_LEVEL
+            and float(m.std()) <= _BAR_STD
+            and float(a.max()) <= _BAR_ACTIVITY
+        )
+
+    while y1 - y0 > 4 and is_bar(mean[y0, x0:x1], activity[y0, x0:x1]):
+        y0 += 1
+    while y1 - y0 > 4 and is_bar(mean[y1 - 1, x0:x1], activity[y1 - 1, x0:x1]):
+        y1 -= 1
+    while x1 - x0 > 4 and is_bar(mean[y0:y1, x0], activity[y0:y1, x0]):
+        x0 += 1
+    while x1 - x0 > 4 and is_bar(mean[y0:y1, x1 - 1], activity[y0:y1, x1 - 1]):
+        x1 -= 1
+    # bars thinner than 1% are resampling fringe, not letterboxing
+    h, w = mean.shape
+    if y0 - area.y0 < 0.01 * h:
+        y0 = area.y0
+    if area.y1 - y1 < 0.01 * h:
+        y1 = area.y1
+    if x0 - area.x0 < 0.01 * w:
+        x0 = area.x0
+    if area.x1 - x1 < 0.01 * w:
+        x1 = area.x1
+    return _Box(x0, y0, x1, y1)
+
+
+def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
+    h, w = activity.shape
+    whole = _Box(0, 0, w, h)
+    blob = _moving_blob(activity)
+    if blob is None:
+        return _Regions(_content_box(mean, activity, whole), None, "full_screen", False, 1.0)
+    coarse, share = blob
+    if share >= _CAMERA_ONLY_AREA:
+        # the whole picture moves: a camera shot with no screen share
+        return _Regions(whole, whole, "full_screen", True, 1.0)
+    camera, coverage = _refine(coarse, mean, activity)
+    left = camera.x0 <= _TOUCH_TOL * w
+    right = camera.x1 >= (1 - _TOUCH_TOL) * w
+    top = camera.y0 <= _TOUCH_TOL * h
+    bottom = camera.y1 >= (1 - _TOUCH_TOL) * h
+    cam_w, cam_h = (camera.x1 - camera.x0) / w, (camera.y1 - camera.y0) / h
+    if top and bottom and left != right and cam_w < 0.6:
+        rest = _Box(camera.x1, 0, w, h) if left else _Box(0, 0, camera.x0, h)
+        return _Regions(_content_box(mean, activity, rest), camera, "side_by_side", False, coverage)
+    if left and right and top != bottom and cam_h < 0.6:
+        rest = _Box(0, camera.y1, w, h) if top else _Box(0, 0, w, camera.y0)
+        return _Regions(
+            _content_box(mean, activity, rest), camera, "split_vertical", False, coverage
+        )
+    if camera.area / (w * h) <= 0.35:
+        return _Regions(
+            _content_box(mean, activity, whole), camera, "picture_in_picture", False, coverage
+        )
+    return _Regions(_content_box(mean, activity, whole), camera, "custom", False, coverage)
+
+
+def estimate_regions(visual) -> tuple[Region, Region]:
+    """(screen, camera) from the motion maps alone; camera is empty without a presenter."""
+    if visual is None:
+        return Region.full(), Region.empty()
+    arranged = _arrange(visual.fine_mean, visual.fine_activity)
+    h, w = visual.fine_activity.shape
+    camera = arranged.camera.region(w, h) if arranged.camera is not None else Region.empty()
+    if arranged.camera_only:
+        return Region.empty(), camera
+    return arranged.screen.region(w, h), camera
+
+
+def _faces_inside(visual, camera: Region) -> list[tuple[float, list[float]]]:
+    """(time, box) of faces whose centre lies inside `camera`."""
+    found = []
+    for check in visual.faces:
+        for box in check["boxes"]:
+            cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+            if (
+                camera.x <= cx <= camera.x + camera.width
+                and camera.y <= cy <= camera.y + camera.height
+            ):
+                found.append((float(check["time"]), box))
+    return found
+
+
+def _representative_time(visual, face_times: list[float], changes: list[float]) -> float | None:
+    """A time with the slide on screen (not blank, not mid-change) and, if any, a face."""
+    from highlights.silence import DARK_MEAN, UNIFORM_STD  # silence imports layout lazily
+
+    if visual.count == 0:
+        return None
+    times = visual.times
+    ok = (visual.luma_std > UNIFORM_STD) & (visual.luma_mean > DARK_MEAN)
+    if changes:
+        near_change = np.min(np.abs(times[:, None] - np.asarray(changes)[None, :]), axis=1) < 1.0
+        ok &= ~near_change
+    middle = float(times[len(times) // 2])
+    if face_times:
+        good = [t for t in face_times if ok[int(np.argmin(np.abs(times - t)))]] or face_times
+        return round(min(good, key=lambda t: abs(t - middle)), 3)
+    candidates = times[ok] if ok.any() else times
+    return round(float(candidates[int(np.argmin(np.abs(candidates - middle)))]), 3)
+
+
+def _split_ratio(layout_type: str, screen: Region, camera: Region) -> float:
+    if camera.is_empty or screen.is_empty:
+        return 1.0 if not screen.is_empty else 0.0
+    if layout_type == "side_by_side":
+        return screen.width / (screen.width + camera.width)
+    if layout_type == "split_vertical":
+        return screen.height / (screen.height + camera.height)
+    if layout_type == "picture_in_picture":
+        return max(0.0, 1.0 - camera.area / screen.area)
+    return screen.area / (screen.area + camera.area)
+
+
+def analyze_layout(visual, *, min_change_spacing: float = 3.0) -> tuple[LayoutResult, list[float]]:
+    """Layout of the recording and the slide-change times on its screen region.
+
+    `visual` is the job's VisualSamples, or None for an audio-only file (then the
+    result is a full-screen layout with zero confidence and no slide changes).
+    """
+    from highlights.slides import detect_slide_changes
+
+    if visual is None or visual.count == 0:
+        return LayoutResult(
+            Region.full(), Region.empty(), 1.0, "full_screen", 0.0, None, detector="none (no video)"
+        ), []
+    mean, activity = visual.fine_mean, visual.fine_activity
+    h, w = activity.shape
+    arranged = _arrange(mean, activity)
+    camera = arranged.camera.region(w, h) if arranged.camera is not None else Region.empty()
+    screen = Region.empty() if arranged.camera_only else arranged.screen.region(w, h)
+    faces = _faces_inside(visual, camera) if not camera.is_empty else []
+    face_checks = max(1, len(visual.faces))
+
+    changes = (
+        detect_slide_changes(visual, screen, camera, min_spacing=min_change_spacing)
+        if not screen.is_empty
+        else []
+    )
+    sample_time = _representative_time(visual, [t for t, _ in faces], changes)
+
+    if arranged.camera is None:
+        # nothing moves: a screen recording; confidence drops if faces show up anyway
+        stray_faces = sum(1 for check in visual.faces if check["boxes"]) / face_checks
+        confidence = 0.9 * (1.0 - 0.5 * stray_faces)
+    else:
+        cam = arranged.camera
+        inside = activity[cam.y0 : cam.y1, cam.x0 : cam.x1]
+        outside_mask = np.ones_like(activity, dtype=bool)
+        outside_mask[cam.y0 : cam.y1, cam.x0 : cam.x1] = False
+        outside = activity[outside_mask]
+        contrast = float(inside.mean()) - (float(outside.mean()) if outside.size else 0.0)
+        fill = float((inside >= ACTIVE / 3).mean())
+        face_share = len({t for t, _ in faces}) / face_checks
+        confidence = (
+            0.35 * min(1.0, max(0.0, contrast) / 0.3)
+            + 0.2 * fill
+            + 0.2 * arranged.edge_coverage
+            + 0.25 * min(1.0, face_share * 2)
+        )
+    detector = "motion+haar" if faces else "motion"
+    result = LayoutResult(
+        screen_region=_rounded(screen),
+        camera_region=_rounded(camera),
+        split_ratio=round(_split_ratio(arranged.layout_type, screen, camera), 4),
+        layout_type=arranged.layout_type,  # type: ignore[arg-type]
+        confidence_score=round(float(np.clip(confidence, 0.0, 1.0)), 3),
+        sample_frame_time=sample_time,
+        detector=detector,
+    )
+    return result, changes
+
+
+def _rounded(region: Region) -> Region:
+    return Region(*(round(v, 4) for v in (region.x, region.y, region.width, region.height)))
