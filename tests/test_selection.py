@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -419,3 +421,90 @@ def test_selection_is_deterministic_and_ignores_segment_order():
     shuffled = Transcript(list(transcript.segments))
     random.Random(7).shuffle(shuffled.segments)
     assert select_clips(analysis, shuffled, [], duration, options) == first
+
+
+# --- the generated lectures (tests/fixtures/lectures) --------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lectures"
+LECTURES = sorted(p.stem for p in FIXTURES.glob("*.json") if p.with_suffix(".mp4").exists())
+
+
+def fixture_inputs(name: str):
+    """Transcript, analysis and silences from a lecture's ground truth.
+
+    The ground truth times sentences, not words: words are spread over each sentence
+    by length, as a transcriber's word timings would be.
+    """
+    truth = json.loads((FIXTURES / f"{name}.json").read_text())
+    segments = []
+    for s in truth["speech"]:
+        tokens = s["text"].split()
+        weights = [len(t) + 1 for t in tokens]
+        per = (s["end"] - s["start"]) / sum(weights)
+        t, words = s["start"], []
+        for token, w in zip(tokens, weights, strict=True):
+            words.append(Word(round(t, 3), round(t + w * per - 0.02, 3), token))
+            t += w * per
+        segments.append(TranscriptSegment(s["start"], s["end"], s["text"], 0.9, words))
+    topics = [
+        TopicSegment(
+            t["start"],
+            t["end"],
+            t["title"],
+            None,
+            0.9 if t["important"] else 0.5,
+            keywords=t["keywords"],
+        )
+        for t in truth["topics"]
+    ]
+    silences = [SilenceRegion(p["start"], p["end"], "audio_silence") for p in truth["pauses"]]
+    if truth["blank"]:
+        silences.append(SilenceRegion(truth["blank"]["start"], truth["blank"]["end"], "both"))
+    return truth, Transcript(segments), ContentAnalysis(topics, "truth"), silences
+
+
+@pytest.mark.parametrize("name", LECTURES)
+def test_generated_lectures_give_sentence_bordered_clips_led_by_the_important_topic(name):
+    truth, transcript, analysis, silences = fixture_inputs(name)
+    options = SelectionOptions(count=5, min_seconds=30, max_seconds=90, padding=0.25)
+    plans = select_clips(analysis, transcript, silences, truth["duration"], options)
+
+    assert plans, f"{name}: no clips"
+    important = [t["title"] for t in truth["topics"] if t["important"]]
+    assert plans[0].topic in important and plans[0].rank == 1
+    assert len({p.segment_index for p in plans}) == len(plans)
+    starts = [s["start"] for s in truth["speech"]]
+    ends = [s["end"] for s in truth["speech"]]
+    for plan in plans:
+        assert 30 <= plan.duration <= 90 + 2 * options.padding
+        # Independent of our sentence splitter: borders are the truth's sentence times.
+        assert min(abs(plan.start - s) for s in starts) <= options.padding + 0.01
+        assert min(abs(plan.end - e) for e in ends) <= options.padding + 0.01
+        if truth["blank"]:
+            assert not (plan.start < truth["blank"]["start"] and truth["blank"]["end"] < plan.end)
+    # The clip of the important topic holds its key lecturer cues.
+    for cue in truth["important_cues"]:
+        if any(
+            t["start"] <= cue["start"] < t["end"] and t["title"] == plans[0].topic
+            for t in truth["topics"]
+        ):
+            topic = next(t for t in truth["topics"] if t["title"] == plans[0].topic)
+            if topic["end"] - topic["start"] <= 90:
+                assert plans[0].start <= cue["start"] and cue["end"] <= plans[0].end
+    spans = sorted((p.start, p.end) for p in plans)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+@pytest.mark.parametrize("name", LECTURES)
+def test_generated_lectures_cut_long_topics_to_their_lecturer_cues(name):
+    truth, transcript, analysis, silences = fixture_inputs(name)
+    plan = select_clips(
+        analysis,
+        transcript,
+        silences,
+        truth["duration"],
+        SelectionOptions(count=1, min_seconds=10, max_seconds=20),
+    )[0]
+    assert plan.duration <= 20.5
+    held = [c for c in truth["important_cues"] if plan.start <= c["start"] and c["end"] <= plan.end]
+    assert held, f"{name}: the {plan.duration:.0f} s clip holds none of the lecturer's cues"
