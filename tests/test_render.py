@@ -8,6 +8,7 @@ instead of trusting the ffmpeg command line.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -460,3 +461,142 @@ def test_disk_full_is_a_transient_error(source, tmp_path):
         run(args, what="disk full test", cwd=tmp_path, timeout=60)
     assert full.value.transient
     assert "space" in str(full.value).lower() or "space" in full.value.stderr_tail.lower()
+
+
+# --- the generated lectures (tests/fixtures/lectures) --------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lectures"
+LECTURES = sorted(p.stem for p in FIXTURES.glob("*.json") if p.with_suffix(".mp4").exists())
+
+
+def fixture_truth(name: str) -> tuple[dict, LayoutResult]:
+    truth = json.loads((FIXTURES / f"{name}.json").read_text())
+    lay = truth["layout"]
+    layout = LayoutResult(
+        Region.from_dict(lay["screen_region"]),
+        Region.from_dict(lay["camera_region"]),
+        0.7,
+        lay["layout_type"],
+        0.9,
+        None,
+    )
+    return truth, layout
+
+
+def speaking_time(truth: dict) -> float:
+    """A moment inside a sentence of the first topic, away from blanks and slide changes."""
+    s = truth["speech"][3]
+    return round((s["start"] + s["end"]) / 2, 2)
+
+
+@pytest.mark.parametrize("name", LECTURES)
+def test_generated_lecture_vertical_clip_shows_slide_and_presenter(name, tmp_path):
+    truth, layout = fixture_truth(name)
+    t = speaking_time(truth)
+    plan = ClipPlan(t, t + 1.5, 0, "t", "t", 0.5, 1)
+    clip = render_clips(
+        FIXTURES / f"{name}.mp4",
+        [plan],
+        None,
+        layout,
+        RenderOptions(format="vertical", write_thumbnail=False, **FAST),
+        tmp_path,
+    )[0]
+    frame = cv2.cvtColor(frame_at(decode_frames(clip.video_path), 0.5), cv2.COLOR_BGR2GRAY)
+    assert frame.shape == (1920, 1080)
+    src = cv2.cvtColor(
+        frame_at(decode_frames_near(FIXTURES / f"{name}.mp4", t + 0.5), t + 0.5), cv2.COLOR_BGR2GRAY
+    )
+    sh, sw = src.shape
+    scr = layout.screen_region
+    screen = src[
+        int(scr.y * sh) : int((scr.y + scr.height) * sh),
+        int(scr.x * sw) : int((scr.x + scr.width) * sw),
+    ]
+    box = screen_box_pixels(clip.metadata["framing"], screen.shape)
+    x0, y0, x1, y1 = box
+    shown = frame[y0:y1, x0:x1]
+    expected = cv2.resize(screen, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    assert mad(shown, expected) < 8, "the screen area does not show the lecture screen"
+    assert cv2.Canny(shown, 80, 160).mean() > 1.0  # slide text strokes
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if layout.layout_type == "full_screen":
+        assert clip.metadata["framing"] == "vertical_blur_fill"
+        assert frame[: y0 - 8].mean() > 20  # blurred fill, not black bars
+    else:
+        assert clip.metadata["framing"] == "vertical_stack"
+        faces = cascade.detectMultiScale(frame[y1:], 1.1, 5, minSize=(150, 150))
+        assert len(faces) >= 1, "no face in the camera part of the vertical clip"
+
+
+def screen_box_pixels(framing: str, screen_shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where the screen lands in a 1080x1920 frame, from its aspect (independently derived)."""
+    h, w = screen_shape
+    if framing == "vertical_stack":
+        top = min(round(1080 * h / w / 2) * 2, 1344)
+        return 0, 0, 1080, top
+    fg = round(1080 * h / w / 2) * 2
+    y0 = (1920 - fg) // 2
+    return 0, y0, 1080, y0 + fg
+
+
+def decode_frames_near(path: Path, t: float) -> list[tuple[float, np.ndarray]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        container.seek(int(max(0.0, t - 3) * av.time_base))
+        frames = []
+        for f in container.decode(stream):
+            if f.time > t + 0.5:
+                break
+            frames.append((f.time, f.to_ndarray(format="bgr24")))
+        return frames
+
+
+@pytest.mark.parametrize("name", LECTURES)
+def test_generated_lecture_selected_clip_subtitles_match_the_spoken_words(name, tmp_path):
+    truth, layout = fixture_truth(name)
+    words, segments = [], []
+    for s in truth["speech"]:
+        tokens = s["text"].split()
+        per = (s["end"] - s["start"]) / len(tokens)
+        ws = [
+            Word(round(s["start"] + k * per, 3), round(s["start"] + (k + 1) * per - 0.02, 3), tok)
+            for k, tok in enumerate(tokens)
+        ]
+        words += ws
+        segments.append(TranscriptSegment(s["start"], s["end"], s["text"], 0.9, ws))
+    transcript = Transcript(segments)
+    topics = [
+        TopicSegment(
+            t["start"],
+            t["end"],
+            t["title"],
+            None,
+            0.9 if t["important"] else 0.5,
+            keywords=t["keywords"],
+        )
+        for t in truth["topics"]
+    ]
+    plans = select_clips(
+        ContentAnalysis(topics, "truth"),
+        transcript,
+        [],
+        truth["duration"],
+        SelectionOptions(count=1, min_seconds=6, max_seconds=10),
+    )
+    clip = render_clips(
+        FIXTURES / f"{name}.mp4", plans, transcript, layout, RenderOptions(**FAST), tmp_path
+    )[0]
+    plan = clip.plan
+    assert abs(probe(clip.video_path)["duration"] - plan.duration) <= 0.1
+    assert (probe(clip.video_path)["width"], probe(clip.video_path)["height"]) == (
+        truth["width"],
+        truth["height"],
+    )
+    spoken = [w.text for w in words if plan.start <= w.start and w.end <= plan.end]
+    cues = list(srt.parse(Path(clip.srt_path).read_text()))
+    assert " ".join(c.content.replace("\n", " ") for c in cues).split() == spoken
+    assert all(c.end.total_seconds() <= plan.duration + 1e-3 for c in cues)
+    thumb = cv2.imread(clip.thumbnail_path)
+    assert thumb.std() > 20
