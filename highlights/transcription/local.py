@@ -17,13 +17,7 @@ from highlights.transcription.base import ProgressCallback, ProgressReporter, Tr
 from highlights.transcription.chunking import plan_chunks
 from highlights.transcription.model_store import resolve_model
 from highlights.transcription.segments import RawSegment, finalize, shift
-from highlights.transcription.silence_map import find_silences
-from highlights.transcription.wav import (
-    ENVELOPE_HOP_SECONDS,
-    loudness_envelope,
-    read_span,
-    wav_info,
-)
+from highlights.transcription.wav import open_wav, pause_map
 from highlights.types import Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -81,28 +75,27 @@ class LocalWhisperTranscriber:
         duration: float | None = None,
         progress: ProgressCallback | None = None,
     ) -> Transcript:
-        info = wav_info(wav_path)
-        if info.sample_rate != 16000:
+        audio = open_wav(wav_path)
+        if audio.sample_rate != 16000:
             raise TranscriptionError(
-                f"{wav_path} is {info.sample_rate} Hz; local transcription expects the 16 kHz "
+                f"{wav_path} is {audio.sample_rate} Hz; local transcription expects the 16 kHz "
                 "mono WAV made by highlights.audio.extract_audio",
                 transient=False,
             )
-        total = info.duration if duration is None else min(duration, info.duration)
+        total = audio.duration if duration is None else min(duration, audio.duration)
         folder, source = resolve_model(self.model)
         model = _load_model(folder, self.cpu_threads)
         started = time.monotonic()
-        envelope = loudness_envelope(info)
-        silences = find_silences(envelope, ENVELOPE_HOP_SECONDS, min_duration=0.3)
+        pauses = pause_map(audio)
         windows = plan_chunks(
-            0.0, total, silences, envelope, ENVELOPE_HOP_SECONDS,
+            0.0, total, pauses.cut_gaps, pauses.levels_dbfs, pauses.hop,
             max_seconds=self.window_seconds, search_seconds=min(120.0, self.window_seconds / 4),
         )  # fmt: skip
         reporter = ProgressReporter(progress, total)
         language = self.language
         raw: list[RawSegment] = []
         for window in windows:
-            samples = read_span(info, window.start, window.end)
+            samples = audio.read_span(window.start, window.end)
             segments, details = model.transcribe(
                 samples,
                 language=language,
@@ -129,7 +122,7 @@ class LocalWhisperTranscriber:
                 raw.append(shift(piece, window.start, window.start, window.end))
                 reporter.seconds_done(window.start + seg.end)
             reporter.seconds_done(window.end)
-        kept, dropped = finalize(raw, silences)
+        kept, dropped = finalize(raw, pauses.long_pauses)
         elapsed = time.monotonic() - started
         reporter.finish()
         return Transcript(

@@ -24,9 +24,8 @@ from highlights.transcription.base import ProgressCallback, ProgressReporter, Tr
 from highlights.transcription.chunking import ChunkSpan, encode_chunk, plan_chunks
 from highlights.transcription.openai_errors import classify, retry_after_seconds
 from highlights.transcription.segments import RawSegment, attach_words, finalize, shift
-from highlights.transcription.silence_map import find_silences
-from highlights.transcription.wav import ENVELOPE_HOP_SECONDS, WavInfo, loudness_envelope, wav_info
-from highlights.types import SilenceRegion, Transcript, Word
+from highlights.transcription.wav import PauseMap, WavAudio, open_wav, pause_map
+from highlights.types import Transcript, Word
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +117,11 @@ class OpenAITranscriber:
         duration: float | None = None,
         progress: ProgressCallback | None = None,
     ) -> Transcript:
-        info = wav_info(wav_path)
-        total = info.duration if duration is None else min(duration, info.duration)
-        envelope = loudness_envelope(info)
-        silences = find_silences(envelope, ENVELOPE_HOP_SECONDS, min_duration=0.3)
+        audio = open_wav(wav_path)
+        total = audio.duration if duration is None else min(duration, audio.duration)
+        pauses = pause_map(audio)
         plan = plan_chunks(
-            0.0, total, silences, envelope, ENVELOPE_HOP_SECONDS,
+            0.0, total, pauses.cut_gaps, pauses.levels_dbfs, pauses.hop,
             max_seconds=self.chunking.max_chunk_seconds,
             search_seconds=self.chunking.search_seconds,
         )  # fmt: skip
@@ -137,8 +135,7 @@ class OpenAITranscriber:
             workers = max(1, min(self.chunking.max_workers, len(plan)))
             with ThreadPoolExecutor(workers, thread_name_prefix="whisper-upload") as pool:
                 pending = {
-                    pool.submit(self._chunk, info, span, silences, envelope, tmp, cancelled)
-                    for span in plan
+                    pool.submit(self._chunk, audio, span, pauses, tmp, cancelled) for span in plan
                 }
                 done_seconds = 0.0
                 while pending:
@@ -154,7 +151,7 @@ class OpenAITranscriber:
                         done_seconds += result.span.duration
                         reporter.seconds_done(done_seconds)
         results.sort(key=lambda r: r.span.start)
-        segments, dropped = finalize([s for r in results for s in r.segments], silences)
+        segments, dropped = finalize([s for r in results for s in r.segments], pauses.long_pauses)
         uploads = [u for r in results for u in r.uploads]
         languages = Counter(r.language for r in results if r.language)
         reporter.finish()
@@ -176,20 +173,19 @@ class OpenAITranscriber:
 
     def _chunk(
         self,
-        info: WavInfo,
+        audio: WavAudio,
         span: ChunkSpan,
-        silences: list[SilenceRegion],
-        envelope: Any,
+        pauses: PauseMap,
         tmp: str,
         cancelled: threading.Event,
     ) -> _ChunkResult:
         if cancelled.is_set():
             raise TranscriptionError("cancelled after another chunk failed", transient=True)
         path = Path(tmp) / f"chunk-{span.start:09.3f}-{span.end:09.3f}.ogg"
-        size = encode_chunk(info.path, span, path, bitrate=self.chunking.bitrate)
+        size = encode_chunk(audio.path, span, path, bitrate=self.chunking.bitrate)
         if size > self.chunking.max_chunk_bytes:
             path.unlink(missing_ok=True)
-            return self._split_oversize(info, span, size, silences, envelope, tmp, cancelled)
+            return self._split_oversize(audio, span, size, pauses, tmp, cancelled)
         try:
             response, attempts = self._upload(path, span, cancelled)
         finally:
@@ -207,11 +203,10 @@ class OpenAITranscriber:
 
     def _split_oversize(
         self,
-        info: WavInfo,
+        audio: WavAudio,
         span: ChunkSpan,
         size: int,
-        silences: list[SilenceRegion],
-        envelope: Any,
+        pauses: PauseMap,
         tmp: str,
         cancelled: threading.Event,
     ) -> _ChunkResult:
@@ -228,13 +223,13 @@ class OpenAITranscriber:
         )
         half = span.duration / 2
         parts = plan_chunks(
-            span.start, span.end, silences, envelope, ENVELOPE_HOP_SECONDS,
+            span.start, span.end, pauses.cut_gaps, pauses.levels_dbfs, pauses.hop,
             max_seconds=max(half * 1.2, self.chunking.min_chunk_seconds),
             search_seconds=half * 0.4,
         )  # fmt: skip
         merged = _ChunkResult(span, [], None)
         for part in parts:
-            result = self._chunk(info, part, silences, envelope, tmp, cancelled)
+            result = self._chunk(audio, part, pauses, tmp, cancelled)
             merged.segments.extend(result.segments)
             merged.uploads.extend(result.uploads)
             merged.language = merged.language or result.language

@@ -10,7 +10,6 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-from highlights.transcription.silence_map import silent_share
 from highlights.types import SilenceRegion, TranscriptSegment, Word
 
 # Whisper's own "this window was silence" rule (openai/whisper transcribe.py): a segment
@@ -19,7 +18,6 @@ NO_SPEECH_PROB_THRESHOLD = 0.6
 LOW_LOGPROB_THRESHOLD = -1.0
 # Whisper invents text ("Thank you for watching.") in long silences with a *low*
 # no-speech probability, so a segment lying mostly inside a measured pause is dropped too.
-MIN_SILENCE_FOR_HALLUCINATION = 1.0
 MAX_SILENT_SHARE = 0.75
 
 
@@ -75,7 +73,16 @@ def segment_confidence(segment: RawSegment) -> float | None:
     return None if confidence is None else round(confidence, 4)
 
 
-def drop_reason(segment: RawSegment, silences: list[SilenceRegion]) -> str | None:
+def silent_share(start: float, end: float, silences: list[SilenceRegion]) -> float:
+    """The share of [start, end] that lies inside the given silences (assumed disjoint)."""
+    length = end - start
+    if length <= 0:
+        return 0.0
+    covered = sum(max(0.0, min(end, s.end) - max(start, s.start)) for s in silences)
+    return min(1.0, covered / length)
+
+
+def drop_reason(segment: RawSegment, long_pauses: list[SilenceRegion]) -> str | None:
     if not segment.text.strip():
         return "empty"
     if (
@@ -85,8 +92,7 @@ def drop_reason(segment: RawSegment, silences: list[SilenceRegion]) -> str | Non
         and segment.avg_logprob < LOW_LOGPROB_THRESHOLD
     ):
         return "no_speech"
-    long_silences = [s for s in silences if s.duration >= MIN_SILENCE_FOR_HALLUCINATION]
-    if silent_share(segment.start, segment.end, long_silences) >= MAX_SILENT_SHARE:
+    if silent_share(segment.start, segment.end, long_pauses) >= MAX_SILENT_SHARE:
         return "in_silence"
     return None
 
@@ -127,7 +133,7 @@ def shift(segment: RawSegment, offset: float, lo: float, hi: float) -> RawSegmen
 
 
 def finalize(
-    raw: list[RawSegment], silences: list[SilenceRegion]
+    raw: list[RawSegment], long_pauses: list[SilenceRegion]
 ) -> tuple[list[TranscriptSegment], list[DroppedSegment]]:
     """Drop hallucinations, then make times monotonic: segments never overlap, words stay
     inside their segment and in order. Overlaps (e.g. at chunk borders) are clamped."""
@@ -135,7 +141,7 @@ def finalize(
     dropped: list[DroppedSegment] = []
     prev_end = 0.0
     for seg in sorted(raw, key=lambda s: (s.start, s.end)):
-        reason = drop_reason(seg, silences)
+        reason = drop_reason(seg, long_pauses)
         if reason is not None:
             dropped.append(DroppedSegment(seg.start, seg.end, seg.text.strip(), reason))
             continue

@@ -1,98 +1,79 @@
-"""Reading the job's shared WAV (16 kHz mono 16-bit) in bounded memory.
+"""The job's shared WAV, seen by the transcription providers.
 
-A six-hour lecture is 1.4 GB as float32, so nothing here loads a whole file: spans are
-read on demand and the loudness envelope is computed block by block.
+The WAV (16 kHz mono 16-bit, from `highlights.audio.extract_audio`) is memory-mapped,
+never loaded whole: a six-hour lecture would be 1.4 GB as float32. Transcription runs
+beside the pipeline's silence-detection stage, so it measures the pauses it needs itself,
+with the same detector (`highlights.silence`): short gaps between words are where a long
+recording may be cut, long pauses are where Whisper tends to invent text.
 """
 
 from __future__ import annotations
 
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from highlights.audio import open_pcm16
+from highlights.probe import MediaError
+from highlights.silence import measure_audio, quiet_stretches
 from highlights.transcription.base import TranscriptionError
+from highlights.types import SilenceRegion
 
-ENVELOPE_HOP_SECONDS = 0.02  # 20 ms frames: finer than a syllable, coarse enough to be cheap
-_FLOOR_DBFS = -100.0  # digital silence would be -inf
+CUT_GAP_SECONDS = 0.3  # the shortest pause a chunk may be cut in: longer than a word gap
+LONG_PAUSE_SECONDS = 1.0  # pauses long enough for Whisper to fill with invented text
 
 
 @dataclass(frozen=True)
-class WavInfo:
+class WavAudio:
     path: str
+    samples: np.ndarray  # int16, memory-mapped
     sample_rate: int
-    channels: int
-    frames: int
 
     @property
     def duration(self) -> float:
-        return self.frames / self.sample_rate
+        return self.samples.shape[0] / self.sample_rate
+
+    def read_span(self, start: float, end: float) -> np.ndarray:
+        """Samples of [start, end) seconds as float32 in -1..1 (what Whisper expects)."""
+        first = max(0, min(self.samples.shape[0], int(round(start * self.sample_rate))))
+        last = max(first, min(self.samples.shape[0], int(round(end * self.sample_rate))))
+        return np.asarray(self.samples[first:last], dtype=np.float32) / 32768.0
 
 
-def wav_info(path: str | Path) -> WavInfo:
-    """Open a WAV header; raise a permanent TranscriptionError when it is not 16-bit PCM."""
+@dataclass(frozen=True)
+class PauseMap:
+    levels_dbfs: np.ndarray  # one level per hop: where no pause exists, the quietest moment
+    hop: float
+    cut_gaps: list[SilenceRegion]  # pauses >= CUT_GAP_SECONDS: places to cut
+    long_pauses: list[SilenceRegion]  # pauses >= LONG_PAUSE_SECONDS: no speech expected
+
+
+def open_wav(path: str | Path) -> WavAudio:
+    """Open the WAV; a permanent TranscriptionError when it is missing or not 16-bit PCM."""
     path = str(path)
     if not Path(path).is_file():
         raise TranscriptionError(f"audio file not found: {path}", transient=False)
     try:
-        with wave.open(path, "rb") as wav:
-            width = wav.getsampwidth()
-            info = WavInfo(path, wav.getframerate(), wav.getnchannels(), wav.getnframes())
-    except (wave.Error, EOFError) as exc:
+        samples, rate = open_pcm16(path)
+    except MediaError as exc:
         raise TranscriptionError(
-            f"{path} is not a PCM WAV file ({exc}); extract the audio with highlights.audio first",
+            f"cannot read audio for transcription: {exc} (extract it with highlights.audio)",
             transient=False,
         ) from None
-    if width != 2:
-        raise TranscriptionError(
-            f"{path} has {8 * width}-bit samples; transcription expects 16-bit PCM WAV",
-            transient=False,
-        )
-    return info
+    return WavAudio(path, samples, rate)
 
 
-def _to_mono_float(raw: bytes, channels: int) -> np.ndarray:
-    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    if channels > 1:
-        samples = samples[: len(samples) - len(samples) % channels]
-        samples = samples.reshape(-1, channels).mean(axis=1)
-    return samples
-
-
-def read_span(info: WavInfo, start: float, end: float) -> np.ndarray:
-    """Samples of [start, end) seconds as mono float32 in -1..1."""
-    first = max(0, min(info.frames, int(round(start * info.sample_rate))))
-    last = max(first, min(info.frames, int(round(end * info.sample_rate))))
-    with wave.open(info.path, "rb") as wav:
-        wav.setpos(first)
-        raw = wav.readframes(last - first)
-    return _to_mono_float(raw, info.channels)
-
-
-def loudness_envelope(info: WavInfo, hop: float = ENVELOPE_HOP_SECONDS) -> np.ndarray:
-    """RMS level in dBFS of consecutive `hop`-second frames, read block by block."""
-    hop_frames = max(1, int(round(hop * info.sample_rate)))
-    block_frames = hop_frames * 3000  # one minute at 20 ms hops
-    levels: list[np.ndarray] = []
-    carry = np.zeros(0, dtype=np.float32)
-    with wave.open(info.path, "rb") as wav:
-        while True:
-            raw = wav.readframes(block_frames)
-            if not raw:
-                break
-            samples = np.concatenate([carry, _to_mono_float(raw, info.channels)])
-            usable = len(samples) - len(samples) % hop_frames
-            frames = samples[:usable].reshape(-1, hop_frames)
-            carry = samples[usable:]
-            levels.append(_rms_dbfs(frames))
-    if len(carry):
-        levels.append(_rms_dbfs(carry.reshape(1, -1)))
-    return np.concatenate(levels) if levels else np.zeros(0, dtype=np.float32)
-
-
-def _rms_dbfs(frames: np.ndarray) -> np.ndarray:
-    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
-    with np.errstate(divide="ignore"):
-        db = 20.0 * np.log10(rms)
-    return np.maximum(db, _FLOOR_DBFS).astype(np.float32)
+def pause_map(audio: WavAudio) -> PauseMap:
+    levels = measure_audio(audio.samples, audio.sample_rate)
+    # blip_s 0.05: a consonant burst inside a gap still counts as speech, so a cut
+    # never lands on a word's edge
+    gaps = quiet_stretches(levels, CUT_GAP_SECONDS, blip_s=0.05)
+    pauses = quiet_stretches(levels, LONG_PAUSE_SECONDS)
+    threshold = round(levels.threshold_dbfs, 2)
+    return PauseMap(
+        levels_dbfs=levels.levels_dbfs,
+        hop=levels.hop_s,
+        cut_gaps=[SilenceRegion(a, b, "audio_silence", threshold) for a, b in gaps],
+        long_pauses=[SilenceRegion(a, b, "audio_silence", threshold) for a, b in pauses],
+    )
