@@ -128,6 +128,29 @@ class PostgresServer:
         finally:
             connection.close()
 
+    def reset_database(self, name: str, tables: list[str]) -> None:
+        """Empty `tables` in `name` for the next test, whatever the last test left open.
+
+        Connections a test leaked (an engine it never disposed, a transaction left open)
+        would block TRUNCATE, so they are ended first; pools reconnect (pre-ping).
+        """
+        import psycopg2
+
+        connection = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=self.superuser, dbname=name
+        )
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+                cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        finally:
+            connection.close()
+
     def create_database(self, template: str | None = None) -> str:
         name = f"t_{uuid.uuid4().hex[:16]}"
         suffix = f" TEMPLATE {template}" if template else ""

@@ -45,12 +45,15 @@ def test_autogenerate_finds_no_difference(engine: Engine):
         assert schema_differences(connection) == []
 
 
-def test_autogenerate_notices_a_real_difference(engine: Engine):
+def test_autogenerate_notices_a_real_difference(empty_url: str):
     # Proves the comparison above can fail: remove an index the models declare.
+    init_db(empty_url)
+    engine = make_engine(empty_url)
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_clips_importance_score"))
     with engine.connect() as connection:
         differences = schema_differences(connection)
+    engine.dispose()
     assert [d[0] for d in differences] == ["add_index"]
     assert differences[0][1].name == "ix_clips_importance_score"
 
@@ -86,13 +89,16 @@ def test_init_db_works_from_any_working_directory(
 
 def test_alembic_command_line_reads_the_url_from_the_environment(empty_url: str, tmp_path: Path):
     env = {**os.environ, "HIGHLIGHTS_DATABASE_URL": empty_url}
-    alembic = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini")]
-    for args in (["upgrade", "head"], ["current"]):
-        result = subprocess.run(
-            [*alembic, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert result.returncode == 0, result.stderr
-    assert "0001 (head)" in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "upgrade", "head"],
+        cwd=tmp_path,  # not the repo: the ini must locate the scripts by itself
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Running upgrade  -> 0001" in result.stderr
     assert tables(empty_url) >= TABLES
 
 

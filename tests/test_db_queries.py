@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -319,3 +321,46 @@ def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
         assert [t.text for t in bundle.transcripts] == ["t14"] * 3
         assert [r.start_time for r in bundle.silence_regions] == [14.0] * 3
         assert bundle.layout.sample_frame_time == 14.0
+
+
+LECTURES = Path(__file__).parent / "fixtures" / "lectures"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in LECTURES.glob("*.json")))
+def test_a_generated_lecture_ground_truth_survives_the_round_trip(engine: Engine, name: str):
+    """The stage results of a real generated lecture, written and read back unchanged."""
+    truth = json.loads((LECTURES / f"{name}.json").read_text())
+    pauses = [(p["start"], p["end"], "audio_silence") for p in truth["pauses"]]
+    if truth.get("blank"):
+        pauses.append((truth["blank"]["start"], truth["blank"]["end"], "blank_screen"))
+    with session_scope(engine) as session:
+        new_job(session, "job_lecture", "running").video_duration = truth["duration"]
+        queries.replace_stage_rows(session, "job_lecture", Transcript, [
+            {"start_time": s["start"], "end_time": s["end"], "text": s["text"]}
+            for s in reversed(truth["speech"])
+        ])  # fmt: skip
+        queries.replace_stage_rows(session, "job_lecture", SilenceRegion, [
+            {"start_time": a, "end_time": b, "duration": b - a, "silence_type": kind}
+            for a, b, kind in pauses
+        ])  # fmt: skip
+        layout = truth["layout"]
+        queries.replace_stage_rows(session, "job_lecture", LayoutAnalysis, [{
+            "screen_region": layout["screen_region"], "camera_region": layout["camera_region"],
+            "split_ratio": layout["screen_region"]["width"], "layout_type": layout["layout_type"],
+        }])  # fmt: skip
+        queries.replace_stage_rows(session, "job_lecture", ContentSegment, [
+            {"start_time": t["start"], "end_time": t["end"], "duration": t["end"] - t["start"],
+             "topic": t["title"], "importance_score": 0.9 if t["important"] else 0.3,
+             "keywords": t["keywords"], "segment_order": i + 1}
+            for i, t in enumerate(truth["topics"])
+        ])  # fmt: skip
+    with session_scope(engine) as session:
+        bundle = queries.get_job_bundle(session, "job_lecture")
+        assert queries.transcript_text(session, "job_lecture") == truth["transcript"]
+    assert bundle.job.video_duration == truth["duration"]
+    assert bundle.layout.screen_region == layout["screen_region"]
+    assert bundle.layout.camera_region == layout["camera_region"]
+    assert bundle.layout.layout_type == layout["layout_type"]
+    assert [r.start_time for r in bundle.silence_regions] == sorted(a for a, _, _ in pauses)
+    assert [s.topic for s in bundle.content_segments] == [t["title"] for t in truth["topics"]]
+    assert [s.keywords for s in bundle.content_segments] == [t["keywords"] for t in truth["topics"]]

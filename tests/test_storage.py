@@ -272,3 +272,16 @@ def test_s3_without_credentials_says_so(s3_env: dict[str, str], monkeypatch, tmp
     store = open_storage(load_settings())
     with pytest.raises(StorageError, match="no AWS credentials"):
         store.put_bytes(b"x", upload_key("job_1", "a.mp4"))
+
+
+LECTURES = Path(__file__).parent / "fixtures" / "lectures"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LECTURES.glob("*.mp4"))[:1])
+def test_a_generated_lecture_round_trips(storage: Storage, tmp_path: Path, name: str):
+    source = LECTURES / name
+    key = storage.put_file(source, upload_key("job_lecture", name), content_type="video/mp4")
+    assert storage.size(key) == source.stat().st_size
+    back = storage.get_file(key, tmp_path / "back" / name)
+    assert back.read_bytes() == source.read_bytes()
+    assert storage.delete_job("job_lecture") == 1 and storage.list() == []
