@@ -165,3 +165,23 @@ def test_rows_inserted_with_plain_sql_get_server_defaults(engine: Engine):
         assert job.progress_percent == 0.0 and job.file_size == 5_000_000_000
         assert abs((datetime.now(UTC) - job.created_at).total_seconds()) < 120
         assert job.updated_at is not None
+
+
+def test_orm_relationships_follow_the_seed(engine: Engine):
+    with session_scope(engine) as session:
+        add_sample_job(session, "job_rel")
+        session.add(
+            ProcessingLog(
+                job_id="job_rel",
+                stage="complete",
+                status="completed",
+                created_at=datetime(2020, 1, 1, tzinfo=UTC),  # older than the sample's log
+            )
+        )
+    with session_scope(engine) as session:
+        job = session.scalars(select(Job).where(Job.job_id == "job_rel")).one()
+        assert [log.stage for log in job.logs] == ["complete", "uploading"]
+        assert job.layout.layout_type == "side_by_side"  # one-to-one: an object, not a list
+        segment = job.content_segments[0]
+        assert segment.clip is job.clips[0] and job.clips[0].content_segment is segment
+        assert job.transcripts[0].job is job
