@@ -45,6 +45,7 @@ class Settings:
     clip_format: str
     api_token: str | None
     api_auth_disabled: bool
+    retry_delays: tuple[float, ...]  # seconds before each retry of a transiently failed stage
 
     @property
     def uses_s3(self) -> bool:
@@ -113,6 +114,19 @@ def _storage_url(env: Mapping[str, str]) -> str:
     return str(Path(url).expanduser().resolve())
 
 
+def _delays(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a comma-separated list of seconds, e.g. 10,60") from None
+    if any(v < 0 for v in values) or len(values) > 10:
+        raise SettingsError(f"{name}={raw!r}: give at most 10 non-negative delays")
+    return values
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad variable."""
     env = os.environ if env is None else env
@@ -145,6 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         clip_format=_choice(env, "HIGHLIGHTS_CLIP_FORMAT", "original", CLIP_FORMATS),
         api_token=_optional(env, "HIGHLIGHTS_API_TOKEN"),
         api_auth_disabled=env.get("HIGHLIGHTS_API_AUTH", "").strip().lower() == "disabled",
+        retry_delays=_delays(env, "HIGHLIGHTS_RETRY_DELAYS", (10.0, 60.0)),
     )
 
 

@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     custom.add_argument("--seed", type=int, default=0)
     custom.add_argument("--wpm", type=int, default=150, help="speaking rate, words per minute")
+    custom.add_argument(
+        "--preset", default="veryfast", help="x264 preset (ultrafast is quicker, files bigger)"
+    )
     sub.add_parser("topics", help="list the topic library")
     args = parser.parse_args(argv)
 
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 blank_seconds=args.blank,
                 seed=args.seed,
                 voice=replace(base.voice, words_per_minute=args.wpm),
+                preset=args.preset,
             )
             _run(args.out.stem, spec, args.out)
         else:

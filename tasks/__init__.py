@@ -5,3 +5,11 @@ Each stage module has a plain `run(ctx)` function that loads its inputs, calls t
 them as Prefect tasks with retries, timeouts and the state hooks that write
 `processing_logs`.
 """
+
+import os
+
+# Defaults for running on a laptop, set before Prefect reads its settings; an operator's
+# own values win. Telemetry lookups fail offline, and a busy 2-core machine can take
+# longer than Prefect's default 20 s to start the ephemeral API server.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from highlights.chapters import build_chapters, format_chapters
 from sqlalchemy import select
 
 from db.engine import session_scope
-from db.models import Clip, LayoutAnalysis
+from db.models import Clip, LayoutAnalysis, new_id
 from db.queries import replace_stage_rows
+from highlights.chapters import build_chapters, format_chapters
 from highlights.render import RenderOptions, render_clips
 from highlights.types import ClipPlan, LayoutResult, Region
 from tasks.context import CHAPTERS_TXT, CLIP_PLAN_JSON, StageContext, StageResult
@@ -47,8 +47,12 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
     out_dir = ctx.scratch("clips")
     out_dir.mkdir(parents=True, exist_ok=True)
     transcript = load_transcript(ctx)
+    def clips_done(done: int, total: int) -> None:
+        if progress and total:
+            progress(done / total)
+
     rendered = render_clips(str(source), plans, transcript, load_layout(ctx), render_options,
-                            str(out_dir), progress=progress) if plans else []
+                            str(out_dir), progress=clips_done) if plans else []
 
     # Old clips of an earlier attempt go first, so the results folder holds only this run.
     for key in ctx.storage.list(ctx.result_key("clip_")):
@@ -60,8 +64,6 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
                    start_time=round(clip.plan.start, 3), end_time=round(clip.plan.end, 3),
                    duration=round(clip.plan.duration, 3), clip_order=clip.plan.rank,
                    s3_key="", metadata_={})
-        from db.models import new_id
-
         row.clip_id = new_id("clip")
         row.s3_key = ctx.storage.put_file(clip.video_path, ctx.result_key(f"{row.clip_id}.mp4"),
                                           content_type="video/mp4")

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Clip
+from highlights.storage import job_prefixes
 from tasks.context import StageContext, StageResult
 from tasks.progress import set_job_fields, utcnow
 
@@ -16,7 +17,7 @@ def run(ctx: StageContext) -> StageResult:
     with session_scope(ctx.engine) as session:
         clips = session.scalar(select(func.count()).select_from(Clip).where(Clip.job_id == ctx.job_id))
     # Work files (shared audio, visual samples, clip plan) only serve a retry.
-    removed = ctx.storage.delete_prefix(ctx.work_key("").rstrip("/") + "/")
+    removed = ctx.storage.delete_prefix(job_prefixes(ctx.job_id)[2])
     ctx.remove_work_dir()
     set_job_fields(ctx.settings, ctx.job_id, status="completed", current_stage="complete",
                    progress_percent=100.0, eta_seconds=0, error_message=None,

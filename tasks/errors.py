@@ -46,9 +46,7 @@ def is_transient(exc: BaseException) -> bool:
         return True  # server restarted, connection dropped, database locked
     if isinstance(exc, TimeoutError | ConnectionError | socket.timeout):
         return True
-    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
-        return True
-    return False
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
 
 
 def one_line(exc: BaseException, limit: int = 480) -> str:

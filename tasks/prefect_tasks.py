@@ -30,9 +30,6 @@ from tasks.errors import one_line
 from tasks.logs import StageHooks
 from tasks.progress import JobProgress
 
-RETRIES = 2
-RETRY_DELAYS = [5.0, 30.0]
-
 
 class StageFailed(RuntimeError):
     """A stage ended in failure; carries the stage name and the one-line cause."""
@@ -112,7 +109,8 @@ def build_stage_tasks(settings: Settings, job_id: str, progress: JobProgress,
         body.__name__ = stage
         built[stage] = Task(
             fn=body, name=stage, task_run_name=f"{stage}",
-            retries=0 if stage == "complete" else RETRIES, retry_delay_seconds=RETRY_DELAYS,
+            retries=0 if stage == "complete" else len(settings.retry_delays),
+            retry_delay_seconds=list(settings.retry_delays) or 0,
             retry_condition_fn=hooks.should_retry, timeout_seconds=_timeout(stage, duration),
             on_running=[on_running], on_completion=[on_completion], on_failure=[hooks.failed],
             cache_policy=NO_CACHE, persist_result=False,

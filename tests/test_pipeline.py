@@ -1,0 +1,199 @@
+"""The real flow, end to end, on a short generated lecture.
+
+Runs Prefect (ephemeral mode), the local transcriber and analyzer, real ffmpeg, once on
+SQLite with local storage and once on PostgreSQL with the S3 server on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import get_engine, session_scope
+from db.migrate import init_db
+from db.models import (
+    STAGES,
+    Clip,
+    ContentSegment,
+    Job,
+    LayoutAnalysis,
+    ProcessingLog,
+    SilenceRegion,
+    Transcript,
+)
+from highlights.settings import Settings, load_settings
+from highlights.storage import open_storage
+
+LECTURES = Path(__file__).parent / "fixtures" / "lectures"
+SCREEN = LECTURES / "screen.mp4"
+CHILD_TABLES = (Transcript, SilenceRegion, LayoutAnalysis, ContentSegment, Clip, ProcessingLog)
+
+
+@pytest.fixture(params=["sqlite-local", pytest.param("postgresql-s3", marks=pytest.mark.postgres)])
+def pipeline_settings(request: pytest.FixtureRequest, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Settings:
+    if request.param == "sqlite-local":
+        monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+        monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
+    else:
+        monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        request.getfixturevalue("s3_env")  # sets HIGHLIGHTS_STORAGE_URL / endpoint / AWS vars
+    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("HIGHLIGHTS_RETRY_DELAYS", "0.2")
+    settings = load_settings()
+    init_db(settings.database_url)
+    return settings
+
+
+def run(settings: Settings, source: Path | str | None, options: dict[str, Any] | None = None,
+        job_id: str | None = None, resume: bool = False) -> tuple[str, Any]:
+    """Run the flow in this process; return the job id and the flow's final state."""
+    from flows.jobs import create_job
+    from flows.lecture import process_lecture
+
+    if job_id is None:
+        job_id = create_job(settings, str(source), options or {})
+    state = process_lecture(job_id=job_id, resume=resume, return_state=True)
+    return job_id, state
+
+
+def table_counts(settings: Settings, job_id: str) -> dict[str, int]:
+    with session_scope(get_engine(settings)) as session:
+        return {model.__tablename__: session.scalar(
+                    select(func.count()).select_from(model).where(model.job_id == job_id))
+                for model in CHILD_TABLES}
+
+
+def logs(settings: Settings, job_id: str) -> list[ProcessingLog]:
+    with session_scope(get_engine(settings)) as session:
+        return list(session.scalars(select(ProcessingLog).where(ProcessingLog.job_id == job_id)
+                                    .order_by(ProcessingLog.created_at, ProcessingLog.id)))
+
+
+def job_row(settings: Settings, job_id: str) -> Job:
+    with session_scope(get_engine(settings)) as session:
+        return session.scalars(select(Job).where(Job.job_id == job_id)).one()
+
+
+def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
+    settings = pipeline_settings
+    job_id, state = run(settings, SCREEN, {"clips": 2})
+    assert state.is_completed(), state.message
+
+    job = job_row(settings, job_id)
+    assert job.status == "completed", job.error_message
+    assert job.progress_percent == 100.0
+    assert job.completed_at is not None
+    assert job.celery_task_id == str(state.state_details.flow_run_id)
+    assert job.content_type == "video/mp4"
+    assert job.file_size == SCREEN.stat().st_size
+    assert job.video_duration == pytest.approx(json.loads(SCREEN.with_suffix(".json").read_text())["duration"], abs=0.2)
+    assert job.original_s3_key == f"uploads/{job_id}/screen.mp4"
+
+    counts = table_counts(settings, job_id)
+    assert all(counts[name] > 0 for name in counts), counts
+    assert counts["layout_analysis"] == 1
+
+    entries = logs(settings, job_id)
+    statuses = Counter((e.stage, e.status) for e in entries)
+    for stage in STAGES:
+        assert statuses[(stage, "started")] == 1, (stage, statuses)
+        assert statuses[(stage, "completed")] == 1, (stage, statuses)
+    assert not any(e.status == "failed" for e in entries)
+    completed = {e.stage: e for e in entries if e.status == "completed"}
+    assert completed["transcription"].agent_name == "faster-whisper"
+    assert completed["transcription"].metadata_["rows"] == counts["transcripts"]
+    assert all(e.duration_seconds is not None and e.duration_seconds >= 0 for e in completed.values())
+
+    # The three analysis branches ran at the same time: each started before any finished.
+    branches = ("silence_detection", "transcription", "layout_analysis")
+    starts = [next(e.created_at for e in entries if e.stage == s and e.status == "started") for s in branches]
+    ends = [completed[s].created_at for s in branches]
+    assert max(starts) < min(ends), list(zip(branches, starts, ends, strict=True))
+
+    storage = open_storage(settings)
+    with session_scope(get_engine(settings)) as session:
+        clips = list(session.scalars(select(Clip).where(Clip.job_id == job_id).order_by(Clip.clip_order)))
+        segments = {s.segment_id: s for s in session.scalars(
+            select(ContentSegment).where(ContentSegment.job_id == job_id))}
+    assert [c.clip_order for c in clips] == list(range(1, len(clips) + 1))
+    for clip in clips:
+        for key in (clip.s3_key, clip.thumbnail_s3_key, clip.subtitle_s3_key, clip.metadata_["vtt_s3_key"]):
+            assert key and key.startswith(f"results/{job_id}/") and storage.exists(key), key
+        assert storage.size(clip.s3_key) == clip.metadata_["file_size"]
+        segment = segments[clip.content_segment_id]
+        assert clip.topic == segment.topic and clip.importance_score == pytest.approx(segment.importance_score)
+        assert segment.start_time - 1.0 <= clip.start_time < clip.end_time <= segment.end_time + 1.0
+    assert storage.exists(f"results/{job_id}/transcript.srt")
+    # Scratch files are gone once the job is complete.
+    assert not storage.list(f"work/{job_id}/")
+    assert not (settings.work_dir / job_id).exists()
+
+
+class FlakyTranscriber:
+    """Wraps the real local transcriber; the first call fails like a rejected API key."""
+
+    calls = 0
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.name = real.name
+        self.model = real.model
+
+    def transcribe(self, *args: Any, **kwargs: Any) -> Any:
+        from highlights.transcription import TranscriptionError
+
+        type(self).calls += 1
+        if type(self).calls == 1:
+            raise TranscriptionError("the provider rejected the request: test double failure", transient=False)
+        return self.real.transcribe(*args, **kwargs)
+
+
+def test_failed_stage_then_retry_completes_without_duplicates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
+    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
+    settings = load_settings()
+    init_db(settings.database_url)
+
+    import tasks.transcription as stage
+
+    real_factory = stage.get_transcriber
+    FlakyTranscriber.calls = 0
+    monkeypatch.setattr(stage, "get_transcriber", lambda s: FlakyTranscriber(real_factory(s)))
+
+    job_id, state = run(settings, SCREEN, {"clips": 1})
+    assert state.is_failed()
+    job = job_row(settings, job_id)
+    assert job.status == "failed"
+    assert job.error_message.startswith("transcription: ")
+    assert "test double failure" in job.error_message
+    failed = [e for e in logs(settings, job_id) if e.status == "failed"]
+    assert [e.stage for e in failed] == ["transcription"]
+    assert "test double failure" in failed[0].error_message
+    assert FlakyTranscriber.calls == 1  # a permanent error is not retried
+    before = table_counts(settings, job_id)
+    assert before["silence_regions"] > 0 and before["layout_analysis"] == 1 and before["clips"] == 0
+
+    _, state = run(settings, None, job_id=job_id, resume=True)
+    assert state.is_completed(), state.message
+    job = job_row(settings, job_id)
+    assert job.status == "completed" and job.error_message is None
+    after = table_counts(settings, job_id)
+    assert after["silence_regions"] == before["silence_regions"]
+    assert after["layout_analysis"] == 1
+    assert after["clips"] == 1
+    # Finished stages were reused: uploading and the sibling branches ran once.
+    started = Counter(e.stage for e in logs(settings, job_id) if e.status == "started")
+    assert started["uploading"] == 1 and started["silence_detection"] == 1
+    assert started["layout_analysis"] == 1 and started["transcription"] == 2
+    with session_scope(get_engine(settings)) as session:
+        spans = [(t.start_time, t.end_time, t.text)
+                 for t in session.scalars(select(Transcript).where(Transcript.job_id == job_id))]
+    assert len(spans) == len(set(spans)), "a re-run duplicated transcript rows"
