@@ -1,0 +1,1 @@
+"""The API's routers: jobs, files, the results page and server info."""
