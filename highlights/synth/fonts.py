@@ -31,12 +31,18 @@ _CANDIDATES = {
     ),
 }
 
+_SHIPPED = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+
 
 @functools.cache
 def font_path(weight: str = "regular") -> str | None:
     for candidate in _CANDIDATES[weight]:
         if Path(candidate).is_file():
             return candidate
+    # The package's own copy (shipped for rendered titles), when present.
+    shipped = Path(__file__).resolve().parent.parent / "fonts" / _SHIPPED[weight]
+    if shipped.is_file():
+        return str(shipped)
     if shutil.which("fc-match"):
         pattern = "DejaVu Sans:bold" if weight == "bold" else "DejaVu Sans"
         proc = subprocess.run(

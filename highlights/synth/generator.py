@@ -40,6 +40,7 @@ class LectureSpec:
     fps: float = 25.0
     sample_rate: int = 44100
     blank_seconds: float = 8.0  # 0 for no blank section
+    sentences_per_topic: int | None = None  # keep only the first N sentences of each topic
     seed: int = 0
     voice: Voice = field(default_factory=Voice)
     room: RoomNoise = field(default_factory=RoomNoise)
@@ -80,8 +81,9 @@ def _topic_sequence(
         elapsed = 0.0
         while elapsed < budget or not chosen:
             script = scripts[len(chosen) % len(scripts)]
-            spoken = sum(len(synthesize(s)) for s in script.sentences) / spec.sample_rate
-            elapsed += spoken + 1.0 * len(script.sentences) + 3.0
+            sentences = script.sentences[: spec.sentences_per_topic]
+            spoken = sum(len(synthesize(s)) for s in sentences) / spec.sample_rate
+            elapsed += spoken + 1.0 * len(sentences) + 3.0
             chosen.append(script)
     if spec.important_topic is not None and not 0 <= spec.important_topic < len(chosen):
         raise SynthError(
@@ -105,6 +107,7 @@ def _screen_image(plan: LecturePlan, layout: FrameLayout, state) -> np.ndarray:
         state.number,
         topic.accent,
         (layout.screen.width, layout.screen.height),
+        topic.script.keywords,
     )
     canvas = np.zeros((layout.height, layout.width, 3), dtype=np.uint8)
     r = layout.screen
@@ -175,6 +178,8 @@ def generate_lecture(
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".mp4":
         raise SynthError(f"output must be an .mp4 path, got {out_path.name}")
+    if spec.sentences_per_topic is not None and spec.sentences_per_topic < 1:
+        raise SynthError("sentences_per_topic must be at least 1")
     if spec.fps < 5 or spec.fps > 60:
         raise SynthError(f"fps must be between 5 and 60, got {spec.fps:g}")
     layout = make_layout(spec.layout, spec.width, spec.height)
@@ -197,6 +202,7 @@ def generate_lecture(
         if spec.blank_seconds > 0 and len(topics) >= 2
         else None,
         blank_seconds=spec.blank_seconds,
+        sentences_per_topic=spec.sentences_per_topic,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".synth-") as tmp:

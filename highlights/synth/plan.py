@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from highlights.synth.errors import SynthError
-from highlights.synth.scripts import IMPORTANCE_CUES, TopicScript
+from highlights.synth.scripts import IMPORTANCE_CUES, TOPICS, TopicScript
 
 
 @dataclass(frozen=True)
@@ -100,13 +100,13 @@ class _Unit:
     is_cue: bool
 
 
-def _units(script: TopicScript, important: bool) -> list[_Unit]:
+def _units(script: TopicScript, important: bool, limit: int | None) -> list[_Unit]:
     units = [
         _Unit(si, bi, sentence, False)
         for si, slide in enumerate(script.slides)
         for bi, bullet in enumerate(slide.bullets)
         for sentence in bullet.sentences
-    ]
+    ][:limit]
     if important:
         # A cue is said right after a sentence, while that sentence's bullet is showing.
         n = len(units)
@@ -114,6 +114,11 @@ def _units(script: TopicScript, important: bool) -> list[_Unit]:
         for cue, k in zip(reversed(IMPORTANCE_CUES[: len(after)]), after, strict=False):
             units.insert(k + 1, _Unit(units[k].slide, units[k].bullet, cue, True))
     return units
+
+
+def _library_index(script: TopicScript) -> int:
+    keys = [t.key for t in TOPICS]
+    return keys.index(script.key) if script.key in keys else len(keys)
 
 
 class _Planner:
@@ -146,11 +151,13 @@ def plan_lecture(
     blank_after_topic: int | None,
     blank_seconds: float,
     style: PauseStyle | None = None,
+    sentences_per_topic: int | None = None,
 ) -> LecturePlan:
     """Place `topics` (script, title shown, important) in time.
 
     `blank_after_topic` is the index of the topic after which the screen goes black for
-    `blank_seconds` with no speech (None: no blank section).
+    `blank_seconds` with no speech (None: no blank section). `sentences_per_topic`
+    keeps only the first sentences of each topic (short lectures for tests).
     """
     if not topics:
         raise SynthError("a lecture needs at least one topic")
@@ -160,7 +167,9 @@ def plan_lecture(
         fps=fps,
         sample_rate=sample_rate,
         topics=[
-            PlannedTopic(script, title, important, accent=i)
+            # A topic keeps its colour across lectures; a repeat shifts it so that two
+            # neighbouring topics never share one.
+            PlannedTopic(script, title, important, accent=_library_index(script) + i // len(TOPICS))
             for i, (script, title, important) in enumerate(topics)
         ],
     )
@@ -177,7 +186,7 @@ def plan_lecture(
             plan.slide_change_frames.append(frame)
 
     for ti, topic in enumerate(plan.topics):
-        units = _units(topic.script, topic.important)
+        units = _units(topic.script, topic.important, sentences_per_topic)
         quiet = [
             k
             for k in range(1, len(units))

@@ -49,12 +49,12 @@ PRESETS: dict[str, tuple[str, LectureSpec]] = {
             seed=3,
         ),
     ),
-    # The demo shipped in the package: 720p, three topics of about a minute each.
+    # The demo shipped in the package: 720p, four topics of about a minute each.
     "demo": (
         DEMO_PATH,
         LectureSpec(
             layout="side_by_side",
-            topics=("water_cycle", "newtons_laws", "plate_tectonics"),
+            topics=("water_cycle", "newtons_laws", "plate_tectonics", "immune_system"),
             important_topic=1,
             width=1280,
             height=720,

@@ -470,7 +470,7 @@ TOPICS: tuple[TopicScript, ...] = (
     _topic(
         "immune_system",
         "The Immune System",
-        ["immune system", "antibody", "antigen", "white blood cell", "vaccine", "memory"],
+        ["immune system", "antibodies", "antigen", "white blood cell", "vaccine", "memory"],
         [
             _slide(
                 "Two lines of defence",
@@ -570,14 +570,14 @@ TOPICS: tuple[TopicScript, ...] = (
                     (
                         "Evaporation lifts water into the air",
                         [
-                            "The sun heats the oceans, and water evaporates into the air as vapour.",
+                            "The water cycle starts when the sun heats the oceans and water rises into the air as vapour, which we call evaporation.",
                             "Plants add more vapour through their leaves, which is called transpiration.",
                         ],
                     ),
                     (
                         "Condensation forms clouds",
                         [
-                            "As the moist air rises, it cools and the vapour condenses into tiny droplets.",
+                            "As the moist air rises it cools, and condensation turns the vapour into tiny droplets.",
                             "Billions of these droplets together make a cloud.",
                         ],
                     ),

@@ -44,7 +44,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: float) -> list[
     return lines
 
 
-def _draw_figure(draw, key: str, accent, top_left, bottom_right) -> None:
+def _draw_figure(draw, key: str, accent, top_left, bottom_right, labels: tuple[str, ...]) -> None:
     """A simple chart or box diagram, different for every slide title, in the free space."""
     x0, y0 = top_left
     x1, y1 = bottom_right
@@ -81,6 +81,18 @@ def _draw_figure(draw, key: str, accent, top_left, bottom_right) -> None:
                 ax = x0 + (i + 1) * step + step * 0.1
                 draw.line([bx1, cy, ax, cy], fill=accent, width=3)
                 draw.polygon([(ax, cy), (ax - 8, cy - 5), (ax - 8, cy + 5)], fill=accent)
+            if i < len(labels):
+                font = load_font(max(6, int(bh * 0.16)))
+                label = labels[(i + seed) % len(labels)]
+                while len(label) > 3 and draw.textlength(label, font=font) > (bx1 - bx0) * 0.9:
+                    label = label[:-1]
+                tw = draw.textlength(label, font=font)
+                draw.text(
+                    ((bx0 + bx1 - tw) / 2, cy - font.size * 0.6),
+                    label,
+                    font=font,
+                    fill=(30, 30, 30),
+                )
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,6 +103,7 @@ def render_slide(
     slide_number: int,
     accent_index: int,
     size: tuple[int, int],
+    labels: tuple[str, ...] = (),
 ) -> np.ndarray:
     """Return the slide as a BGR uint8 image of `size` (width, height)."""
     width, height = size
@@ -135,7 +148,7 @@ def render_slide(
 
     fig_bottom = int(height - unit * 0.12)
     fig_top = int(max(y + unit * 0.04, fig_bottom - unit * 0.4))
-    _draw_figure(draw, slide.title, accent, (margin, fig_top), (width - margin, fig_bottom))
+    _draw_figure(draw, slide.title, accent, (margin, fig_top), (width - margin, fig_bottom), labels)
 
     foot_font = load_font(max(6, int(unit * 0.03)))
     foot_y = height - unit * 0.07
