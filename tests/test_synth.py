@@ -357,3 +357,10 @@ def test_generate_short_lecture(tmp_path: Path, layout: str) -> None:
     # Cached speech makes a second run identical in timing.
     again = generate_lecture(spec, tmp_path / "again.mp4", cache_dir=tmp_path / "cache")
     assert again.truth["speech"] == truth["speech"]
+
+
+def test_demo_lecture_is_found_through_the_package() -> None:
+    from highlights.samples import demo_lecture_path, demo_truth_path
+
+    assert demo_lecture_path() == COMMITTED["demo"]
+    assert json.loads(demo_truth_path().read_text())["duration"] > 150
