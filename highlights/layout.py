@@ -34,10 +34,14 @@ from highlights.types import LayoutResult, Region
 # A pixel belongs to the camera when it changed in at least this share of sample pairs.
 # Slides changing every 5 s give screen pixels at most 0.1 at 2 samples a second.
 ACTIVE = 0.25
-_MIN_CAMERA_AREA = 0.004  # of the frame; smaller moving blobs are cursors or noise
+_MIN_CAMERA_AREA = 0.01  # of the frame; smaller moving blobs are cursors, clocks, noise
 _CAMERA_ONLY_AREA = 0.6  # a moving area this large is a camera shot, not an overlay
 _EDGE_TOL = 0.012  # a side this close to the frame edge touches it
 _TOUCH_TOL = 0.03  # for naming the arrangement
+# An overlay has straight borders (edge coverage) or moves all over (fill); a moving
+# shape with neither is a person inside a camera shot.
+_OVERLAY_EDGES = 0.5
+_OVERLAY_FILL = 0.6
 _MEAN_STEP = 12.0  # gray levels across a border line in the mean picture
 _ACTIVITY_STEP = 0.15
 _BAR_LEVEL = 32.0  # letterbox bars are dark ...
@@ -213,6 +217,12 @@ def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
         # the whole picture moves: a camera shot with no screen share
         return _Regions(whole, whole, "full_screen", True, 1.0)
     camera, coverage = _refine(coarse, mean, activity)
+    inside = activity[camera.y0 : camera.y1, camera.x0 : camera.x1]
+    fill = float((inside >= ACTIVE / 3).mean()) if inside.size else 0.0
+    if coverage < _OVERLAY_EDGES and fill < _OVERLAY_FILL:
+        # a moving shape with no straight border around it: someone moving in a camera
+        # shot (a presenter walking in front of a backdrop), not a camera overlay
+        return _Regions(whole, whole, "full_screen", True, coverage)
     left = camera.x0 <= _TOUCH_TOL * w
     right = camera.x1 >= (1 - _TOUCH_TOL) * w
     top = camera.y0 <= _TOUCH_TOL * h
@@ -226,7 +236,8 @@ def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
         return _Regions(
             _content_box(mean, activity, rest), camera, "split_vertical", False, coverage
         )
-    if camera.area / (w * h) <= 0.35:
+    spans = (left and right) or (top and bottom)
+    if not spans and camera.area / (w * h) <= 0.35:
         return _Regions(
             _content_box(mean, activity, whole), camera, "picture_in_picture", False, coverage
         )
@@ -321,6 +332,10 @@ def analyze_layout(visual, *, min_change_spacing: float = 3.0) -> tuple[LayoutRe
         # nothing moves: a screen recording; confidence drops if faces show up anyway
         stray_faces = sum(1 for check in visual.faces if check["boxes"]) / face_checks
         confidence = 0.9 * (1.0 - 0.5 * stray_faces)
+    elif arranged.camera_only:
+        # a camera shot without a screen share: only a face makes that convincing
+        face_share = len({t for t, _ in faces}) / face_checks
+        confidence = 0.5 + 0.4 * min(1.0, face_share * 2)
     else:
         cam = arranged.camera
         inside = activity[cam.y0 : cam.y1, cam.x0 : cam.x1]

@@ -174,47 +174,60 @@ def _declared_duration(container: av.container.InputContainer) -> float | None:
     return max(durations) if durations else None
 
 
-def _scanned_duration(container: av.container.InputContainer) -> float | None:
-    """Duration by demuxing every packet (no decoding) for files without a header duration."""
-    origin = media_origin(container)
-    end = None
-    streams = [s for s in container.streams if s.type in ("audio", "video")]
-    container.seek(0)
-    for packet in container.demux(streams):
-        if packet.pts is None or packet.time_base is None:
-            continue
-        t = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
-        end = t if end is None else max(end, t)
-    return end
+def _scanned_duration(path: Path) -> float | None:
+    """Duration by demuxing every packet (no decoding) for files without a header duration.
+
+    Every check opens the file afresh: files without an index may refuse to seek.
+    """
+    with av.open(str(path)) as container:
+        origin = media_origin(container)
+        end = None
+        streams = [s for s in container.streams if s.type in ("audio", "video")]
+        try:
+            for packet in container.demux(streams):
+                if packet.pts is None or packet.time_base is None:
+                    continue
+                t = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
+                end = t if end is None else max(end, t)
+        except av.error.FFmpegError:
+            pass  # a damaged tail: the duration is what could be read
+        return end
 
 
-def _first_frame(container: av.container.InputContainer, stream: av.stream.Stream) -> bool:
-    """True when the stream's first packets decode to a frame."""
-    container.seek(0)
-    for fed, packet in enumerate(container.demux(stream), start=1):
-        for _frame in packet.decode():
-            return True
-        if fed >= _FIRST_FRAME_PACKETS:
+def _first_frame(path: Path, index: int) -> bool:
+    """True when the first packets of stream `index` decode to a frame."""
+    with av.open(str(path)) as container:
+        stream = container.streams[index]
+        try:
+            for fed, packet in enumerate(container.demux(stream), start=1):
+                for _frame in packet.decode():
+                    return True
+                if fed >= _FIRST_FRAME_PACKETS:
+                    return False
+        except av.error.FFmpegError:
             return False
     return False
 
 
-def _tail_demuxes(
-    container: av.container.InputContainer, streams: list[av.stream.Stream], duration: float
-) -> bool:
+def _tail_demuxes(path: Path, indices: list[int], duration: float) -> bool:
     """True when packets near the declared end of the file can still be read.
 
     The seek lands on the keyframe before the target, so packets are demuxed (not
     decoded) until one ends past the target: cheap even with long GOPs.
     """
-    origin = media_origin(container)
-    target = max(0.0, duration - min(_TAIL_CHECK_SECONDS, duration * 0.2)) + origin
-    container.seek(int(target * av.time_base), backward=True)
-    for packet in container.demux(streams):
-        if packet.size == 0 or packet.pts is None or packet.time_base is None:
-            continue
-        if float((packet.pts + (packet.duration or 0)) * packet.time_base) >= target:
-            return True
+    with av.open(str(path)) as container:
+        streams = [container.streams[i] for i in indices]
+        origin = media_origin(container)
+        target = max(0.0, duration - min(_TAIL_CHECK_SECONDS, duration * 0.2)) + origin
+        try:
+            container.seek(int(target * av.time_base), backward=True)
+            for packet in container.demux(streams):
+                if packet.size == 0 or packet.pts is None or packet.time_base is None:
+                    continue
+                if float((packet.pts + (packet.duration or 0)) * packet.time_base) >= target:
+                    return True
+        except av.error.FFmpegError:
+            return False
     return False
 
 
@@ -278,20 +291,22 @@ def _probe_open(
         raise MediaError(f"{name}: contains no audio or video stream; upload a lecture recording")
 
     duration = _declared_duration(container)
-    if duration is None:
-        duration = _scanned_duration(container)
+    scanned = duration is None
+    if scanned:
+        duration = _scanned_duration(path)
     if not duration or duration <= 0:
         raise MediaError(f"{name}: has zero or unknown duration; the recording seems to be empty")
 
     if check_decode:
         for stream in (video, audio):
-            if stream is not None and not _first_frame(container, stream):
+            if stream is not None and not _first_frame(path, stream.index):
                 raise MediaError(
                     f"{name}: the {stream.type} stream does not decode (corrupt or unsupported "
                     f"{stream.codec_context.name}); re-export the recording as H.264/AAC MP4"
                 )
-        used = [s for s in (video, audio) if s is not None]
-        if not _tail_demuxes(container, used, duration):
+        used = [s.index for s in (video, audio) if s is not None]
+        # a scanned duration already is where the readable data ends
+        if not scanned and not _tail_demuxes(path, used, duration):
             raise MediaError(
                 f"{name}: the file is truncated (it ends before its declared "
                 f"{duration:.1f} s); upload the complete file"

@@ -5,9 +5,10 @@ fixed in dBFS fails on real recordings (a lecture hall's floor can sit anywhere 
 -70 to -40 dBFS), so the threshold is set relative to the recording itself: the noise
 floor is a low percentile of the hop levels, the speech level a high one, and the
 threshold sits a few dB above the floor while staying well below speech. A pause is a
-stretch below the threshold; a short burst above it (a click, a breath, a cough under
-`blip` seconds and clearly quieter than speech) does not end the pause, so pauses are
-not split by noises. Only stretches of at least `min_duration` are reported.
+stretch below the threshold, with hysteresis: a burst above the threshold ends it only
+when it is speech-like, i.e. longer than a click (`click_s`) and either reaching the
+loud level (close to speech) or lasting longer than `blip_s`. Clicks, bumps, breaths
+and short rustles therefore do not split a pause. Only stretches of at least `min_duration` are reported.
 
 Screen. A sampled frame is blank when its picture is uniform (a black, white or
 single-colour screen): the standard deviation of its luma is tiny, or it is very dark
@@ -35,6 +36,8 @@ HOP_S = 0.010
 WINDOW_S = 0.020
 _DIGITAL_SILENCE_DBFS = -100.0  # below this a hop is digital zero (muted, padded)
 _LEVEL_FLOOR_DBFS = -120.0
+# When even the loud end of a recording stays under this, nothing in it is speech.
+QUIET_RECORDING_DBFS = -45.0
 
 # Blank screen: luma (0-255) statistics of the judged area.
 UNIFORM_STD = 4.0  # any single colour, including white and a projector's blue
@@ -101,9 +104,10 @@ def audio_thresholds(
     speech = float(np.percentile(levels, 95))
     spread = speech - floor
     if spread < 16.0:
-        # no clear speech above the floor (all silence, or all speech): split the
-        # difference so neither kind is mistaken for the other
-        threshold = floor + spread / 2
+        # no speech standing out from the floor: either the whole recording is quiet
+        # (a muted microphone, room tone only) and is all silence, or it is loud
+        # throughout (music, constant talk) and only much quieter dips would be pauses
+        threshold = speech + 3.0 if speech < QUIET_RECORDING_DBFS else floor - 10.0
     else:
         # a few dB over the floor, but never within 12 dB of speech, and never more than
         # 40 dB under it (on very clean recordings breaths and hiss would break pauses)
@@ -137,13 +141,13 @@ def measure_audio(
 
 
 def quiet_stretches(
-    audio: AudioLevels, min_duration: float, *, blip_s: float = 0.15
+    audio: AudioLevels, min_duration: float, *, blip_s: float = 0.25, click_s: float = 0.06
 ) -> list[tuple[float, float]]:
     """(start, end) seconds of every stretch below the threshold lasting `min_duration`.
 
     A run of hops above the threshold ends a stretch only when it is speech-like: it
-    lasts longer than `blip_s` or reaches the loud level. Shorter, quieter bursts
-    (clicks, breaths) are absorbed into the surrounding pause.
+    lasts longer than `click_s` and reaches the loud level, or lasts longer than
+    `blip_s` whatever its level. Clicks and soft short noises are absorbed.
     """
     levels = audio.levels_dbfs
     n = levels.size
@@ -155,9 +159,14 @@ def quiet_stretches(
     run_starts = np.flatnonzero(edges == 1)
     run_ends = np.flatnonzero(edges == -1)  # exclusive
     max_blip = int(round(blip_s / audio.hop_s))
+    # a window spans several hops, so a click shows in that many more hops than it lasts
+    max_click = int(round((click_s + audio.window_s) / audio.hop_s)) - 1
     sound_spans: list[tuple[int, int]] = []
     for s, e in zip(run_starts, run_ends, strict=True):
-        if e - s > max_blip or float(levels[s:e].max()) >= audio.loud_dbfs:
+        length = e - s
+        if length > max_blip or (
+            length > max_click and float(levels[s:e].max()) >= audio.loud_dbfs
+        ):
             sound_spans.append((int(s), int(e)))
     # a window starting at hop i covers [i*hop, i*hop + window); sound spans in seconds
     window_hops = audio.window_s / audio.hop_s
@@ -207,7 +216,7 @@ def speech_gaps(
     no word is split.
     """
     audio = measure_audio(samples, sample_rate, threshold_dbfs=threshold_dbfs)
-    return quiet_stretches(audio, min_gap, blip_s=0.05)
+    return quiet_stretches(audio, min_gap, blip_s=0.1, click_s=0.03)
 
 
 # --- blank screen -------------------------------------------------------------------
@@ -225,35 +234,40 @@ def _area_slices(region: Region | None, height: int, width: int) -> tuple[slice,
 
 
 def blank_mask(visual, screen: Region | None = None, camera: Region | None = None) -> np.ndarray:
-    """Boolean per sample: is the screen blank? Judged on `screen` minus `camera`."""
+    """Boolean per sample: is the screen blank?
+
+    Judged on `screen` minus `camera`; on the whole frame when there is no screen
+    region (camera-only recordings) or when screen and camera are both absent.
+    """
     n, height, width = visual.frames.shape
     if n == 0:
         return np.zeros(0, dtype=bool)
+    keep = np.zeros((height, width), dtype=bool)
     area = _area_slices(screen, height, width)
-    whole_frame = area is None or (screen is not None and screen.area >= 0.98 and camera is None)
-    if whole_frame and (camera is None or camera.is_empty):
-        std = np.asarray(visual.luma_std)
-        mean = np.asarray(visual.luma_mean)
+    if area is None:
+        keep[:] = True
     else:
-        ys, xs = area if area is not None else (slice(0, height), slice(0, width))
-        keep = np.ones((height, width), dtype=bool)
-        keep_area = np.zeros((height, width), dtype=bool)
-        keep_area[ys, xs] = True
-        keep &= keep_area
+        keep[area] = True
         cam = _area_slices(camera, height, width)
         if cam is not None:
-            # grow the camera box by a pixel so its blurred border never counts
+            # grow the camera box a little so its blurred border never counts
             cy, cx = cam
             keep[max(cy.start - 2, 0) : cy.stop + 2, max(cx.start - 2, 0) : cx.stop + 2] = False
-        if not keep.any():
+        if keep.sum() < 0.01 * keep.size:
             keep[:] = True
-        mean = np.empty(n, dtype=np.float32)
-        std = np.empty(n, dtype=np.float32)
-        step = 512
-        for i in range(0, n, step):
-            block = np.asarray(visual.frames[i : i + step], dtype=np.float32)[:, keep]
-            mean[i : i + step] = block.mean(axis=1)
-            std[i : i + step] = block.std(axis=1)
+    if keep.all():
+        return _blank_rule(np.asarray(visual.luma_mean), np.asarray(visual.luma_std))
+    mean = np.empty(n, dtype=np.float32)
+    std = np.empty(n, dtype=np.float32)
+    step = 512
+    for i in range(0, n, step):
+        block = np.asarray(visual.frames[i : i + step], dtype=np.float32)[:, keep]
+        mean[i : i + step] = block.mean(axis=1)
+        std[i : i + step] = block.std(axis=1)
+    return _blank_rule(mean, std)
+
+
+def _blank_rule(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return (std <= UNIFORM_STD) | ((mean <= DARK_MEAN) & (std <= DARK_STD))
 
 
@@ -341,10 +355,16 @@ def detect_silence(
             for s, e in quiet_stretches(audio, min_duration)
         ]
         if audio.speech_dbfs - audio.noise_floor_dbfs < 16.0:
-            notes.append(
-                f"audio level barely varies ({audio.noise_floor_dbfs:.1f} to "
-                f"{audio.speech_dbfs:.1f} dBFS): no clear speech, pauses are unreliable"
-            )
+            if audio.speech_dbfs < QUIET_RECORDING_DBFS:
+                notes.append(
+                    f"audio is quiet throughout (loudest {audio.speech_dbfs:.1f} dBFS): "
+                    "no speech found, the whole recording counts as silence"
+                )
+            else:
+                notes.append(
+                    f"audio level barely varies ({audio.noise_floor_dbfs:.1f} to "
+                    f"{audio.speech_dbfs:.1f} dBFS): no pauses stand out from the sound"
+                )
     blank_regions: list[SilenceRegion] = []
     if visual is None:
         notes.append("no video stream: blank screen skipped")
