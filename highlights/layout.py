@@ -12,10 +12,10 @@ changed (`fine_activity`) and the time-mean picture (`fine_mean`). Here:
 2. each side of the rectangle is moved to the straight line nearby that best separates
    the camera from its surroundings (a step in activity or in the mean picture along
    most of the side): a picture-in-picture box or a split border is a straight edge;
-3. the arrangement is named from where the rectangle sits (touching top and bottom at
-   one side: side_by_side; left and right at the top or bottom: split_vertical; small
-   and inside: picture_in_picture) and the screen is the rest, without uniform dark
-   letterbox bars;
+3. the screen is the bounding box of the static content outside the camera, without
+   dark, uniform, never-changing canvas (letterbox bars); the arrangement is named
+   from how camera and screen sit relative to each other (beside: side_by_side; above
+   or below: split_vertical; small and on top of the screen: picture_in_picture);
 4. faces found by the visual pass (Haar cascade) inside the rectangle confirm it and
    choose a representative frame.
 
@@ -37,7 +37,7 @@ ACTIVE = 0.25
 _MIN_CAMERA_AREA = 0.01  # of the frame; smaller moving blobs are cursors, clocks, noise
 _CAMERA_ONLY_AREA = 0.6  # a moving area this large is a camera shot, not an overlay
 _EDGE_TOL = 0.012  # a side this close to the frame edge touches it
-_TOUCH_TOL = 0.03  # for naming the arrangement
+_TOUCH_TOL = 0.03  # a camera this close to spanning the frame spans it
 # An overlay has straight borders (edge coverage) or moves all over (fill); a moving
 # shape with neither is a person inside a camera shot.
 _OVERLAY_EDGES = 0.5
@@ -173,37 +173,62 @@ def _refine(box: _Box, mean: np.ndarray, activity: np.ndarray) -> tuple[_Box, fl
     return refined, (float(np.mean(coverages)) if coverages else 1.0)
 
 
-def _content_box(mean: np.ndarray, activity: np.ndarray, area: _Box) -> _Box:
-    """`area` without dark, uniform, never-changing bars along its edges (letterboxing)."""
-    x0, y0, x1, y1 = area.x0, area.y0, area.x1, area.y1
+def _content_box(mean: np.ndarray, activity: np.ndarray, camera: _Box | None) -> _Box | None:
+    """Bounding box of the static picture content: the screen share.
 
-    def is_bar(m: np.ndarray, a: np.ndarray) -> bool:
-        return (
-            m.size > 0
-            and float(m.mean()) <= _BAR_LEVEL
-            and float(m.std()) <= _BAR_STD
-            and float(a.max()) <= _BAR_ACTIVITY
-        )
-
-    while y1 - y0 > 4 and is_bar(mean[y0, x0:x1], activity[y0, x0:x1]):
-        y0 += 1
-    while y1 - y0 > 4 and is_bar(mean[y1 - 1, x0:x1], activity[y1 - 1, x0:x1]):
-        y1 -= 1
-    while x1 - x0 > 4 and is_bar(mean[y0:y1, x0], activity[y0:y1, x0]):
-        x0 += 1
-    while x1 - x0 > 4 and is_bar(mean[y0:y1, x1 - 1], activity[y0:y1, x1 - 1]):
-        x1 -= 1
-    # bars thinner than 1% are resampling fringe, not letterboxing
+    Excluded are the camera (with a guard band) and letterbox/canvas pixels: dark,
+    locally uniform and never changing. None when nothing else is left.
+    """
     h, w = mean.shape
-    if y0 - area.y0 < 0.01 * h:
-        y0 = area.y0
-    if area.y1 - y1 < 0.01 * h:
-        y1 = area.y1
-    if x0 - area.x0 < 0.01 * w:
-        x0 = area.x0
-    if area.x1 - x1 < 0.01 * w:
-        x1 = area.x1
+    local_mean = cv2.blur(mean, (5, 5))
+    local_var = cv2.blur(mean * mean, (5, 5)) - local_mean * local_mean
+    bar = (local_mean <= _BAR_LEVEL) & (local_var <= _BAR_STD**2) & (activity <= _BAR_ACTIVITY)
+    content = (~bar).astype(np.uint8)
+    guard = 2  # resampling blurs the camera's border into its neighbours
+    if camera is not None:
+        content[
+            max(0, camera.y0 - guard) : camera.y1 + guard,
+            max(0, camera.x0 - guard) : camera.x1 + guard,
+        ] = 0
+    content = cv2.morphologyEx(content, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    if content.sum() < 0.02 * h * w:
+        return None
+    ys = np.flatnonzero(content.any(axis=1))
+    xs = np.flatnonzero(content.any(axis=0))
+    x0, y0, x1, y1 = int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
+    # within 1% of the frame edge is resampling fringe, not a bar; a screen that ends
+    # at the camera's guard band ends at the camera
+    x0 = 0 if x0 < 0.01 * w else x0
+    y0 = 0 if y0 < 0.01 * h else y0
+    x1 = w if x1 > 0.99 * w else x1
+    y1 = h if y1 > 0.99 * h else y1
+    if camera is not None:
+        if 0 <= camera.x0 - x1 <= 2 * guard:
+            x1 = camera.x0
+        if 0 <= x0 - camera.x1 <= 2 * guard:
+            x0 = camera.x1
+        if 0 <= camera.y0 - y1 <= 2 * guard:
+            y1 = camera.y0
+        if 0 <= y0 - camera.y1 <= 2 * guard:
+            y0 = camera.y1
     return _Box(x0, y0, x1, y1)
+
+
+def _name(camera: _Box, screen: _Box, w: int, h: int) -> str:
+    """The arrangement of camera and screen, from where they sit relative to each other."""
+    ix = max(0, min(camera.x1, screen.x1) - max(camera.x0, screen.x0))
+    iy = max(0, min(camera.y1, screen.y1) - max(camera.y0, screen.y0))
+    cam_w, cam_h = camera.x1 - camera.x0, camera.y1 - camera.y0
+    scr_w, scr_h = screen.x1 - screen.x0, screen.y1 - screen.y0
+    if ix * iy >= 0.5 * camera.area:  # the camera sits on top of the screen
+        spans = cam_w >= (1 - _TOUCH_TOL) * w or cam_h >= (1 - _TOUCH_TOL) * h
+        small = camera.area <= 0.35 * screen.area
+        return "picture_in_picture" if small and not spans else "custom"
+    if ix <= 0.1 * min(cam_w, scr_w) and iy >= 0.5 * min(cam_h, scr_h):
+        return "side_by_side"
+    if iy <= 0.1 * min(cam_h, scr_h) and ix >= 0.5 * min(cam_w, scr_w):
+        return "split_vertical"
+    return "custom"
 
 
 def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
@@ -211,7 +236,9 @@ def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
     whole = _Box(0, 0, w, h)
     blob = _moving_blob(activity)
     if blob is None:
-        return _Regions(_content_box(mean, activity, whole), None, "full_screen", False, 1.0)
+        return _Regions(
+            _content_box(mean, activity, None) or whole, None, "full_screen", False, 1.0
+        )
     coarse, share = blob
     if share >= _CAMERA_ONLY_AREA:
         # the whole picture moves: a camera shot with no screen share
@@ -223,25 +250,11 @@ def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
         # a moving shape with no straight border around it: someone moving in a camera
         # shot (a presenter walking in front of a backdrop), not a camera overlay
         return _Regions(whole, whole, "full_screen", True, coverage)
-    left = camera.x0 <= _TOUCH_TOL * w
-    right = camera.x1 >= (1 - _TOUCH_TOL) * w
-    top = camera.y0 <= _TOUCH_TOL * h
-    bottom = camera.y1 >= (1 - _TOUCH_TOL) * h
-    cam_w, cam_h = (camera.x1 - camera.x0) / w, (camera.y1 - camera.y0) / h
-    if top and bottom and left != right and cam_w < 0.6:
-        rest = _Box(camera.x1, 0, w, h) if left else _Box(0, 0, camera.x0, h)
-        return _Regions(_content_box(mean, activity, rest), camera, "side_by_side", False, coverage)
-    if left and right and top != bottom and cam_h < 0.6:
-        rest = _Box(0, camera.y1, w, h) if top else _Box(0, 0, w, camera.y0)
-        return _Regions(
-            _content_box(mean, activity, rest), camera, "split_vertical", False, coverage
-        )
-    spans = (left and right) or (top and bottom)
-    if not spans and camera.area / (w * h) <= 0.35:
-        return _Regions(
-            _content_box(mean, activity, whole), camera, "picture_in_picture", False, coverage
-        )
-    return _Regions(_content_box(mean, activity, whole), camera, "custom", False, coverage)
+    screen = _content_box(mean, activity, camera)
+    if screen is None:
+        # a camera on an empty canvas: nothing but the presenter to show
+        return _Regions(whole, camera, "full_screen", True, coverage)
+    return _Regions(screen, camera, _name(camera, screen, w, h), False, coverage)
 
 
 def estimate_regions(visual) -> tuple[Region, Region]:
