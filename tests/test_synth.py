@@ -364,3 +364,29 @@ def test_demo_lecture_is_found_through_the_package() -> None:
 
     assert demo_lecture_path() == COMMITTED["demo"]
     assert json.loads(demo_truth_path().read_text())["duration"] > 150
+
+
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None,
+    reason="espeak-ng not installed: generating new lectures needs it (apt-get install espeak-ng)",
+)
+def test_generate_to_a_target_duration_cycles_topics(tmp_path: Path) -> None:
+    spec = LectureSpec(
+        layout="full_screen",
+        topics=("sorting", "photosynthesis"),
+        duration=60.0,
+        sentences_per_topic=2,
+        width=160,
+        height=96,
+        fps=10,
+        blank_seconds=4.0,
+    )
+    lecture = generate_lecture(spec, tmp_path / "cycled.mp4", cache_dir=tmp_path / "cache")
+    truth = lecture.truth
+    topic_lengths = [t["end"] - t["start"] for t in truth["topics"]]
+    # Whole topics only, so the result is within half a topic of the target.
+    assert abs(truth["duration"] - 60.0) <= max(topic_lengths) / 2 + 1
+    titles = [t["title"] for t in truth["topics"]]
+    assert titles[:3] == ["Sorting Algorithms", "Photosynthesis", "Sorting Algorithms (part 2)"]
+    check_timeline(truth)
+    check_media(lecture.video_path, truth)

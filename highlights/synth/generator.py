@@ -61,40 +61,68 @@ class GeneratedLecture:
         return float(self.truth["duration"])
 
 
-def _topic_sequence(
-    spec: LectureSpec, synthesize: Callable[[str], np.ndarray]
-) -> list[tuple[TopicScript, str, bool]]:
+def _library(spec: LectureSpec) -> list[TopicScript]:
     keys = spec.topics or tuple(t.key for t in TOPICS)
     unknown = [k for k in keys if k not in TOPICS_BY_KEY]
     if unknown:
         raise SynthError(
             f"unknown topic(s) {', '.join(unknown)}: choose from {', '.join(TOPICS_BY_KEY)}"
         )
-    scripts = [TOPICS_BY_KEY[k] for k in keys]
-    chosen: list[TopicScript] = []
-    if spec.duration is None:
-        chosen = scripts
-    else:
-        # Estimate from the real utterance lengths plus typical pauses; exact timing
-        # comes later from the planner.
-        budget = spec.duration - spec.blank_seconds - 4.0
-        elapsed = 0.0
-        while elapsed < budget or not chosen:
-            script = scripts[len(chosen) % len(scripts)]
-            sentences = script.sentences[: spec.sentences_per_topic]
-            spoken = sum(len(synthesize(s)) for s in sentences) / spec.sample_rate
-            elapsed += spoken + 1.0 * len(sentences) + 3.0
-            chosen.append(script)
-    if spec.important_topic is not None and not 0 <= spec.important_topic < len(chosen):
-        raise SynthError(
-            f"important_topic {spec.important_topic} is out of range for {len(chosen)} topics"
-        )
+    return [TOPICS_BY_KEY[k] for k in keys]
+
+
+def _topic_sequence(
+    spec: LectureSpec, scripts: list[TopicScript], count: int
+) -> list[tuple[TopicScript, str, bool]]:
+    """The first `count` topics of the cycled library, repeats titled "(part N)"."""
     sequence = []
-    for i, script in enumerate(chosen):
+    for i in range(count):
+        script = scripts[i % len(scripts)]
         repeat = i // len(scripts)
         title = script.title if repeat == 0 else f"{script.title} (part {repeat + 1})"
         sequence.append((script, title, i == spec.important_topic))
     return sequence
+
+
+def _plan(
+    spec: LectureSpec,
+    scripts: list[TopicScript],
+    count: int,
+    synthesize: Callable[[str], np.ndarray],
+) -> LecturePlan:
+    return plan_lecture(
+        _topic_sequence(spec, scripts, count),
+        synthesize,
+        fps=spec.fps,
+        sample_rate=spec.sample_rate,
+        seed=spec.seed,
+        blank_after_topic=(count - 1) // 2 if spec.blank_seconds > 0 and count >= 2 else None,
+        blank_seconds=spec.blank_seconds,
+        sentences_per_topic=spec.sentences_per_topic,
+    )
+
+
+def _plan_for_duration(
+    spec: LectureSpec, scripts: list[TopicScript], synthesize: Callable[[str], np.ndarray]
+) -> LecturePlan:
+    """Plan whole topics, cycling the list, so the length lands closest to the target.
+
+    Planning is cheap next to rendering, so the real planner is run for neighbouring
+    topic counts instead of trusting an estimate.
+    """
+    assert spec.duration is not None
+    typical = np.mean([_plan(spec, [s], 1, synthesize).duration for s in scripts])
+    count = max(1, int(spec.duration // typical))
+    plan = _plan(spec, scripts, count, synthesize)
+    while plan.duration < spec.duration:
+        count += 1
+        plan = _plan(spec, scripts, count, synthesize)
+    while count > 1:
+        shorter = _plan(spec, scripts, count - 1, synthesize)
+        if abs(shorter.duration - spec.duration) > abs(plan.duration - spec.duration):
+            break
+        count, plan = count - 1, shorter
+    return plan
 
 
 def _screen_image(plan: LecturePlan, layout: FrameLayout, state) -> np.ndarray:
@@ -167,6 +195,13 @@ def _write_video(
         progress(1.0)
 
 
+def _check_important(spec: LectureSpec, count: int) -> None:
+    if spec.important_topic is not None and not 0 <= spec.important_topic < count:
+        raise SynthError(
+            f"important_topic {spec.important_topic} is out of range for {count} topics"
+        )
+
+
 def generate_lecture(
     spec: LectureSpec,
     out_path: str | Path,
@@ -191,19 +226,13 @@ def generate_lecture(
             memo[text] = synth.synthesize(text)
         return memo[text]
 
-    topics = _topic_sequence(spec, synthesize)
-    plan = plan_lecture(
-        topics,
-        synthesize,
-        fps=spec.fps,
-        sample_rate=spec.sample_rate,
-        seed=spec.seed,
-        blank_after_topic=(len(topics) - 1) // 2
-        if spec.blank_seconds > 0 and len(topics) >= 2
-        else None,
-        blank_seconds=spec.blank_seconds,
-        sentences_per_topic=spec.sentences_per_topic,
-    )
+    scripts = _library(spec)
+    if spec.duration is None:
+        _check_important(spec, len(scripts))
+        plan = _plan(spec, scripts, len(scripts), synthesize)
+    else:
+        plan = _plan_for_duration(spec, scripts, synthesize)
+        _check_important(spec, len(plan.topics))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".synth-") as tmp:
         audio_path = Path(tmp) / "narration.wav"

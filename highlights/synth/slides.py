@@ -95,7 +95,7 @@ def _draw_figure(draw, key: str, accent, top_left, bottom_right, labels: tuple[s
                 )
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)  # screen states come in order; few are ever revisited
 def render_slide(
     slide: SlideScript,
     bullets_visible: int,
