@@ -418,6 +418,20 @@ def test_non_square_pixels_are_made_square(tmp_path):
     assert abs(info["duration"] - 1.4) <= 0.1
 
 
+@pytest.mark.parametrize("name", ["testsrc-hevc.mp4", "test_yuv422p.mp4", "testsrc.mkv"])
+def test_awkward_sources_become_h264_yuv420p_mp4(name, tmp_path):
+    src = Path("/work/shared/media") / name
+    if not src.exists():
+        pytest.skip("shared media not present")
+    clip = render_clips(
+        src, [ClipPlan(0.3, 1.5, 0, "t", "t", 0.5, 1)], None, None, RenderOptions(**FAST), tmp_path
+    )[0]
+    info = probe(clip.video_path)
+    assert (info["codec"], info["pix_fmt"], info["audio"]) == ("h264", "yuv420p", ["aac"])
+    assert abs(info["duration"] - 1.2) <= 0.1
+    assert cv2.imread(clip.thumbnail_path).std() > 10
+
+
 # --- errors ------------------------------------------------------------------------
 
 
@@ -600,3 +614,31 @@ def test_generated_lecture_selected_clip_subtitles_match_the_spoken_words(name, 
     assert all(c.end.total_seconds() <= plan.duration + 1e-3 for c in cues)
     thumb = cv2.imread(clip.thumbnail_path)
     assert thumb.std() > 20
+
+
+def test_first_failure_cancels_clips_not_started_and_is_raised(source, tmp_path, monkeypatch):
+    import highlights.render.batch as batch
+
+    real = batch.render_clip
+
+    def failing_second(job):
+        if job.plan.rank == 2:
+            raise RenderError("disk went away", transient=True)
+        return real(job)
+
+    monkeypatch.setattr(batch, "render_clip", failing_second)
+    plans = [ClipPlan(0.5 + k, 1.5 + k, 0, "t", "t", 0.5, k + 1) for k in range(3)]
+    seen = []
+    with pytest.raises(RenderError, match="disk went away") as failed:
+        render_clips(
+            source,
+            plans,
+            None,
+            None,
+            RenderOptions(max_workers=1, write_thumbnail=False, **FAST),
+            tmp_path,
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    assert failed.value.transient
+    assert (tmp_path / "clip_01.mp4").exists() and not (tmp_path / "clip_03.mp4").exists()
+    assert seen == [(1, 3)]

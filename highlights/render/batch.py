@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from highlights.render.clip import ClipJob, clip_span, render_clip
@@ -38,8 +38,10 @@ def render_clips(
 ) -> list[RenderedClip]:
     """Render every plan to `out_dir/clip_NN.{mp4,jpg,srt,vtt}`; results in rank order.
 
-    Raises RenderError for the first failing clip (by rank) once all running clips
-    have finished; its `transient` flag says whether a retry may help.
+    `progress(done, total)` is called after each finished clip. On the first failure
+    the clips not started yet are cancelled; once the running ones finish, the
+    RenderError of the lowest-ranked failed clip is raised (its `transient` flag says
+    whether a retry may help).
     """
     options = options or RenderOptions()
     options.validate()
@@ -55,7 +57,9 @@ def render_clips(
 
     cores = os.cpu_count() or 1
     workers = min(len(plans), options.max_workers or cores)
-    threads = max(1, cores // workers)
+    # One clip at a time: let ffmpeg size its own thread pools (x264 uses 1.5x the
+    # cores, which keeps its lookahead busy). Several at once: split the cores.
+    threads = 0 if workers == 1 else max(1, cores // workers)
 
     def job_for(plan: ClipPlan) -> ClipJob:
         if options.format == "vertical":
@@ -72,17 +76,29 @@ def render_clips(
 
     results: dict[int, RenderedClip] = {}
     errors: dict[int, RenderError] = {}
+    # Clips are handed to the pool one at a time as workers free up (rather than all
+    # queued at once), so that after a failure no further clip starts: the job fails,
+    # or is retried, as a whole, and more clips would only burn CPU.
+    waiting = list(plans)
+    running: dict[Future[RenderedClip], ClipPlan] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-        futures = {pool.submit(lambda p=plan: render_clip(job_for(p))): plan for plan in plans}
-        for done, future in enumerate(as_completed(futures), start=1):
-            plan = futures[future]
-            try:
-                results[plan.rank] = future.result()
-            except RenderError as exc:
-                errors[plan.rank] = exc
-                log.warning("clip %d failed: %s", plan.rank, exc)
-            if progress is not None:
-                progress(done, len(plans))
+        while waiting or running:
+            while waiting and len(running) < workers and not errors:
+                plan = waiting.pop(0)
+                running[pool.submit(lambda p=plan: render_clip(job_for(p)))] = plan
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: running[f].rank):
+                plan = running.pop(future)
+                try:
+                    results[plan.rank] = future.result()
+                except RenderError as exc:
+                    errors[plan.rank] = exc
+                    log.warning("clip %d failed: %s", plan.rank, exc)
+                    continue
+                if progress is not None:
+                    progress(len(results), len(plans))
     if errors:
         raise errors[min(errors)]
     return [results[p.rank] for p in plans]

@@ -52,7 +52,7 @@ class ClipJob:
     transcript: Transcript | None
     options: RenderOptions
     out_dir: Path
-    threads: int  # encoder and filter threads for this clip's ffmpeg
+    threads: int  # decoder, filter and encoder threads for this clip's ffmpeg; 0: ffmpeg decides
 
 
 def clip_span(plan: ClipPlan, source: SourceVideo) -> tuple[float, float]:
@@ -75,6 +75,10 @@ def clip_span(plan: ClipPlan, source: SourceVideo) -> tuple[float, float]:
     return plan.start, end
 
 
+def _threads(option: str, threads: int) -> list[str]:
+    return [option, str(threads)] if threads > 0 else []
+
+
 def encode_command(
     source: SourceVideo,
     start: float,
@@ -93,8 +97,7 @@ def encode_command(
         "-y",
         "-loglevel",
         "warning",
-        "-threads",
-        str(threads),
+        *_threads("-threads", threads),
         "-ss",
         f"{start:.3f}",
         "-i",
@@ -105,8 +108,7 @@ def encode_command(
     args += [
         "-filter_complex",
         graph,
-        "-filter_complex_threads",
-        str(threads),
+        *_threads("-filter_complex_threads", threads),
         "-map",
         f"[{out_label}]",
         "-map",
@@ -123,8 +125,7 @@ def encode_command(
         "yuv420p",
         "-g",
         str(gop),
-        "-threads",
-        str(threads),
+        *_threads("-threads", threads),
         "-c:a",
         "aac",
         "-b:a",
@@ -246,8 +247,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
                     "-y",
                     "-loglevel",
                     "error",
-                    "-threads",
-                    str(job.threads),
+                    *_threads("-threads", job.threads),
                     "-ss",
                     f"{start + choice.time:.3f}",
                     "-i",
