@@ -366,8 +366,8 @@ def build_lecture(
         truth.append(
             {
                 "title": topic.title,
-                "start": topic_start,
-                "end": clock - sentence_pause,
+                "start": round(topic_start, 2),
+                "end": round(clock - sentence_pause, 2),
                 "important": topic.important,
             }
         )

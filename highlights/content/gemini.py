@@ -42,6 +42,17 @@ from highlights.types import ContentAnalysis, SilenceRegion, TopicSegment, Trans
 
 log = logging.getLogger(__name__)
 
+# google-genai 3.x sends with httpx2 by default and with httpx when asked to; a network
+# failure surfaces as either library's TransportError (timeouts and refused connections
+# included) once the SDK's own retries are spent.
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,)
+try:
+    import httpx2
+
+    _TRANSPORT_ERRORS += (httpx2.TransportError,)
+except ImportError:  # pragma: no cover - depends on the SDK's version
+    pass
+
 RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
 FALLBACK_PROVIDER = f"{LocalAnalyzer.name} (fallback from gemini)"
 
@@ -217,7 +228,7 @@ class GeminiAnalyzer:
             )
         except genai_errors.APIError as exc:
             raise self._api_error(exc) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise AnalysisError(
                 f"Gemini API unreachable at {self.base_url or 'the default endpoint'} after "
                 f"{self.attempts} attempt(s): {type(exc).__name__}: {exc}. Check the network "

@@ -147,9 +147,6 @@ class FakeGemini:
                 if match is None:
                     self._send(error_reply(404, f"fake server: unknown path {self.path}"))
                     return
-                if self.headers.get("x-goog-api-key") != fake.api_key:
-                    self._send(error_reply(401, "API key not valid. Please pass a valid API key."))
-                    return
                 try:
                     body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
@@ -161,6 +158,11 @@ class FakeGemini:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                 )
+                if request.headers.get("x-goog-api-key") != fake.api_key:
+                    with fake._lock:
+                        fake.requests.append(request)
+                    self._send(error_reply(401, "API key not valid. Please pass a valid API key."))
+                    return
                 self._send(fake._next(request))
 
             def _send(self, reply: Reply) -> None:
@@ -173,7 +175,9 @@ class FakeGemini:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
