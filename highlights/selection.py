@@ -300,9 +300,18 @@ def _dead_air(
     i: int,
     j: int,
 ) -> float:
-    """Seconds inside [start, end] with nothing said or shown."""
+    """Seconds inside [start, end] with nothing said or shown (`silences` sorted by start)."""
     if silences:
-        return sum(max(0.0, min(end, s.end) - max(start, s.start)) for s in silences)
+        # Audio silences and blank screens overlap ("both"): count each second once.
+        total, reach = 0.0, start
+        for s in silences:
+            if s.start >= end:
+                break
+            a, b = max(reach, s.start), min(end, s.end)
+            if b > a:
+                total += b - a
+                reach = b
+        return total
     # No silence map: long pauses between sentences stand in for it.
     return sum(max(0.0, units[k + 1].start - units[k].end - 1.0) for k in range(i, j))
 

@@ -508,3 +508,32 @@ def test_generated_lectures_cut_long_topics_to_their_lecturer_cues(name):
     assert plan.duration <= 20.5
     held = [c for c in truth["important_cues"] if plan.start <= c["start"] and c["end"] <= plan.end]
     assert held, f"{name}: the {plan.duration:.0f} s clip holds none of the lecturer's cues"
+
+
+def test_dead_air_counts_overlapping_silences_once_and_steers_the_cut():
+    from highlights.selection import _dead_air
+
+    regions = [
+        SilenceRegion(2, 6, "audio_silence"),
+        SilenceRegion(4, 8, "both"),
+        SilenceRegion(4, 5, "blank_screen"),
+        SilenceRegion(20, 30, "audio_silence"),
+    ]
+    assert _dead_air(0, 10, regions, [], 0, 0) == pytest.approx(6.0)
+    assert _dead_air(5, 25, regions, [], 0, 0) == pytest.approx(8.0)
+
+    # Two equally plain halves; one has a long silence inside: the cut avoids it.
+    b = LectureBuilder()
+    first = b.filler(30, pause=0.3)
+    b.filler(30, pause=0.3)
+    duration = b.t + 1
+    quiet = SilenceRegion(first[0] + 10, first[0] + 12, "both")  # a stretch of dead air
+    seg = TopicSegment(0.0, duration, "All", None, 0.5)
+    plan = select_clips(
+        ContentAnalysis([seg], "test"),
+        b.transcript(),
+        [quiet],
+        duration,
+        SelectionOptions(count=1, min_seconds=20, max_seconds=28),
+    )[0]
+    assert not (plan.start < quiet.start and quiet.end < plan.end)
