@@ -16,8 +16,9 @@ changed (`fine_activity`) and the time-mean picture (`fine_mean`). Here:
    dark, uniform, never-changing canvas (letterbox bars); the arrangement is named
    from how camera and screen sit relative to each other (beside: side_by_side; above
    or below: split_vertical; small and on top of the screen: picture_in_picture);
-4. faces found by the visual pass (Haar cascade) inside the rectangle confirm it and
-   choose a representative frame.
+4. a frontal face (OpenCV's Haar cascade) found inside the rectangle on the visual
+   pass's keyframes confirms it and picks a representative frame. Looking only inside
+   the camera keeps it fast and ignores photos of people on slides.
 
 Slide changes are then detected on the screen region only (`highlights.slides`).
 """
@@ -25,6 +26,7 @@ Slide changes are then detected on the screen region only (`highlights.slides`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -269,17 +271,48 @@ def estimate_regions(visual) -> tuple[Region, Region]:
     return arranged.screen.region(w, h), camera
 
 
-def _faces_inside(visual, camera: Region) -> list[tuple[float, list[float]]]:
-    """(time, box) of faces whose centre lies inside `camera`."""
-    found = []
-    for check in visual.faces:
-        for box in check["boxes"]:
+class FaceFinder:
+    """OpenCV's frontal-face Haar cascade (shipped inside the opencv wheel)."""
+
+    def __init__(self) -> None:
+        cascade_path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        self.cascade = cv2.CascadeClassifier(str(cascade_path))
+        if self.cascade.empty():
+            raise RuntimeError(f"OpenCV face cascade missing or unreadable: {cascade_path}")
+
+    def find(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+        found = self.cascade.detectMultiScale(
+            cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)
+        )
+        return [tuple(int(v) for v in box) for box in found] if len(found) else []
+
+
+def find_faces(visual, region: Region | None = None) -> list[tuple[float, list[float]]]:
+    """(time, [x, y, w, h]) of faces centred in `region` (None: anywhere) on the keyframes.
+
+    Boxes are normalised to the whole frame. The search covers the region plus a 10%
+    margin, so a face cut by the region's border is still found.
+    """
+    frames, times = visual.keyframes, visual.keyframe_times
+    if len(times) == 0:
+        return []
+    k, fh, fw = frames.shape
+    area = region if region is not None and not region.is_empty else Region.full()
+    mx, my = 0.1 * area.width, 0.1 * area.height
+    x0 = max(0, int((area.x - mx) * fw))
+    y0 = max(0, int((area.y - my) * fh))
+    x1 = min(fw, int(np.ceil((area.x + area.width + mx) * fw)))
+    y1 = min(fh, int(np.ceil((area.y + area.height + my) * fh)))
+    if x1 - x0 < 24 or y1 - y0 < 24:
+        return []
+    finder = FaceFinder()
+    found: list[tuple[float, list[float]]] = []
+    for frame, t in zip(frames, times, strict=True):
+        for bx, by, bw, bh in finder.find(np.ascontiguousarray(frame[y0:y1, x0:x1])):
+            box = [(x0 + bx) / fw, (y0 + by) / fh, bw / fw, bh / fh]
             cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-            if (
-                camera.x <= cx <= camera.x + camera.width
-                and camera.y <= cy <= camera.y + camera.height
-            ):
-                found.append((float(check["time"]), box))
+            if area.x <= cx <= area.x + area.width and area.y <= cy <= area.y + area.height:
+                found.append((round(float(t), 3), [round(v, 4) for v in box]))
     return found
 
 
@@ -331,8 +364,8 @@ def analyze_layout(visual, *, min_change_spacing: float = 3.0) -> tuple[LayoutRe
     arranged = _arrange(mean, activity)
     camera = arranged.camera.region(w, h) if arranged.camera is not None else Region.empty()
     screen = Region.empty() if arranged.camera_only else arranged.screen.region(w, h)
-    faces = _faces_inside(visual, camera) if not camera.is_empty else []
-    face_checks = max(1, len(visual.faces))
+    faces = find_faces(visual, camera) if not camera.is_empty else []
+    face_checks = max(1, len(visual.keyframe_times))
 
     changes = (
         detect_slide_changes(visual, screen, camera, min_spacing=min_change_spacing)
@@ -343,7 +376,7 @@ def analyze_layout(visual, *, min_change_spacing: float = 3.0) -> tuple[LayoutRe
 
     if arranged.camera is None:
         # nothing moves: a screen recording; confidence drops if faces show up anyway
-        stray_faces = sum(1 for check in visual.faces if check["boxes"]) / face_checks
+        stray_faces = len({t for t, _ in find_faces(visual)}) / face_checks
         confidence = 0.9 * (1.0 - 0.5 * stray_faces)
     elif arranged.camera_only:
         # a camera shot without a screen share: only a face makes that convincing

@@ -12,9 +12,9 @@ stages, which run as separate tasks, share it through files:
 - `fine.npz`: maps at a finer resolution (about 640 px wide) accumulated online:
   the time-mean image and, per pixel, the fraction of consecutive sample pairs in which
   the pixel changed. Region borders are refined on these;
-- `faces.json`: frontal faces (OpenCV Haar cascade) found on fine frames every few
-  seconds, normalised boxes with their times: the layout stage confirms the camera
-  region with them without going back to the video;
+- `keyframes.npy` / `keyframe_times.npy`: a dozen fine gray frames spread over the
+  video, on which the layout stage looks for the presenter's face without going back
+  to the video;
 - `visual.json`: shapes, rates and facts about the source.
 
 Decoding is threaded, and only sampled frames are converted (one swscale call to the
@@ -43,9 +43,8 @@ FINE_WIDTH = 640
 # A pixel "changed" between two samples when its gray level moved by more than this.
 # Compression noise on static screen content stays below it; a webcam does not.
 CHANGE_LEVEL = 3
-# Faces are looked for on about a dozen fine frames per video, at most every 30 s.
-_FACE_CHECKS = 12
-_FACE_MAX_INTERVAL_S = 30.0
+# Fine frames kept for face detection, spread evenly over the video.
+KEYFRAMES = 12
 _FORMAT_VERSION = 1
 
 
@@ -68,7 +67,10 @@ class VisualSamples:
     source_height: int
     pixel_aspect: str = "1:1"
     codec: str = ""
-    faces: list[dict[str, Any]] = field(default_factory=list)  # {"time", "boxes": [[x,y,w,h]]}
+    keyframes: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 0, 0), np.uint8)
+    )  # (k, fh, fw)
+    keyframe_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -105,8 +107,8 @@ class VisualSamples:
         )
         stats = np.load(out_dir / "stats.npz")
         fine = np.load(out_dir / "fine.npz")
-        faces_path = out_dir / "faces.json"
-        faces = json.loads(faces_path.read_text()) if faces_path.exists() else []
+        keyframes = np.load(out_dir / "keyframes.npy")
+        keyframe_times = np.load(out_dir / "keyframe_times.npy")
         return cls(
             out_dir=out_dir,
             times=np.load(out_dir / "times.npy"),
@@ -123,7 +125,8 @@ class VisualSamples:
             source_height=int(meta["source_height"]),
             pixel_aspect=meta.get("pixel_aspect", "1:1"),
             codec=meta.get("codec", ""),
-            faces=faces,
+            keyframes=keyframes,
+            keyframe_times=keyframe_times,
             meta=meta,
         )
 
@@ -165,27 +168,6 @@ class _FineAccumulator:
         mean = (self.sum / max(self.count, 1)).astype(np.float32)
         activity = (self.changes / max(self.pairs, 1)).astype(np.float32)
         return mean, activity
-
-
-class FaceFinder:
-    """OpenCV's frontal-face Haar cascade (shipped inside the opencv wheel)."""
-
-    def __init__(self) -> None:
-        cascade_path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-        self.cascade = cv2.CascadeClassifier(str(cascade_path))
-        if self.cascade.empty():
-            raise RuntimeError(f"OpenCV face cascade missing or unreadable: {cascade_path}")
-
-    def find(self, gray: np.ndarray) -> list[list[float]]:
-        """Face boxes in `gray` as normalised [x, y, width, height]."""
-        h, w = gray.shape
-        found = self.cascade.detectMultiScale(
-            cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)
-        )
-        return [
-            [round(x / w, 4), round(y / h, 4), round(bw / w, 4), round(bh / h, 4)]
-            for x, y, bw, bh in (found if len(found) else [])
-        ]
 
 
 def _open_video(
@@ -269,10 +251,10 @@ def _run_pass(
     expected = float(stream.duration * stream.time_base) if stream.duration else None
     if not expected and container.duration:
         expected = container.duration / av.time_base
-    face_interval = min(_FACE_MAX_INTERVAL_S, max(interval, (expected or 60.0) / _FACE_CHECKS))
-    next_face = face_interval / 2
-    finder = FaceFinder()
-    faces: list[dict[str, Any]] = []
+    key_interval = max(interval, (expected or 60.0) / KEYFRAMES)
+    next_key = key_interval / 2
+    keyframes: list[np.ndarray] = []
+    keyframe_times: list[float] = []
 
     with (out_dir / "frames.u8").open("wb") as frames_file:
         for packet in container.demux(stream):
@@ -297,9 +279,11 @@ def _run_pass(
                 gray = frame.reformat(width=fine_w, height=fine_h, format="gray").to_ndarray()
                 gray = np.ascontiguousarray(gray[:fine_h, :fine_w])
                 fine.add(gray)
-                if t + 1e-6 >= next_face:
-                    faces.append({"time": round(t, 3), "boxes": finder.find(gray)})
-                    next_face = t + face_interval
+                if t + 1e-6 >= next_key:
+                    keyframes.append(gray)
+                    keyframe_times.append(t)
+                    # the next slot after this frame (a gap in the video skips slots)
+                    next_key = key_interval * (np.floor(t / key_interval - 0.5) + 1.5)
                 low = cv2.resize(gray, (low_w, low_h), interpolation=cv2.INTER_AREA)
                 frames_file.write(low.tobytes())
                 mean, std = cv2.meanStdDev(low)
@@ -325,7 +309,10 @@ def _run_pass(
         frame_diff=np.asarray(diffs, dtype=np.float32),
     )
     np.savez(out_dir / "fine.npz", mean=fine_mean, activity=fine_activity)
-    (out_dir / "faces.json").write_text(json.dumps(faces))
+    np.save(
+        out_dir / "keyframes.npy", np.asarray(keyframes, dtype=np.uint8).reshape(-1, fine_h, fine_w)
+    )
+    np.save(out_dir / "keyframe_times.npy", np.asarray(keyframe_times, dtype=np.float64))
     sar_text = f"{sar.numerator}:{sar.denominator}" if sar and sar > 0 else "1:1"
     meta = {
         "version": _FORMAT_VERSION,

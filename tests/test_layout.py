@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from highlights.layout import analyze_layout, estimate_regions
+from highlights.layout import analyze_layout, estimate_regions, find_faces
 from highlights.silence import blank_mask
 from highlights.slides import detect_slide_changes
 from highlights.types import Region
@@ -110,15 +110,8 @@ def test_sample_frame_shows_slide_and_face(lecture_layout):
     assert not blank_mask(visual, layout.screen_region, layout.camera_region)[i]
     assert all(abs(t - c) >= 1.0 for c in changes)
     if not layout.camera_region.is_empty:
-        cam = layout.camera_region
-        faces = [
-            box
-            for check in visual.faces
-            if abs(check["time"] - t) < 0.01
-            for box in check["boxes"]
-            if cam.x <= box[0] + box[2] / 2 <= cam.x + cam.width
-        ]
-        assert faces
+        faces = find_faces(visual, layout.camera_region)
+        assert any(abs(ft - t) < 0.01 for ft, _ in faces)
 
 
 # --- crafted layouts the fixtures do not cover ------------------------------------------
