@@ -1,0 +1,1 @@
+"""Running the stack: the shared service description and the local-process launcher."""
