@@ -7,6 +7,7 @@ word error rate and the word timings are checked against its ground truth.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -22,6 +23,9 @@ from highlights.settings import load_settings
 from highlights.transcription import TranscriptionError, get_transcriber
 from highlights.transcription.local import LocalWhisperTranscriber
 from highlights.transcription.model_store import bundled_base_model, resolve_model
+from highlights.transcription.segments import RawSegment, finalize
+from highlights.types import SilenceRegion, Word
+from tests.media_samples import SHARED_MEDIA
 
 LECTURES = Path(__file__).parent / "fixtures" / "lectures"
 
@@ -179,3 +183,48 @@ def test_silent_recording_gives_an_empty_transcript(tmp_path):
 
 def test_cpu_threads_default_to_the_cores():
     assert LocalWhisperTranscriber().cpu_threads == os.cpu_count()
+
+
+def test_real_talk_with_a_long_pause_keeps_the_words_on_both_sides(tmp_path):
+    # A real recording: "...I will say banana" at ~16 s, 23 s of silence, "Banana." at
+    # ~40 s. With VAD, faster-whisper returns one segment spanning the silence; it must
+    # be split at the gap, not dropped as text invented in silence.
+    wav = tmp_path / "example.wav"
+    extract_audio(SHARED_MEDIA / "example.mp4", wav)
+    transcript = LocalWhisperTranscriber().transcribe(str(wav))
+    bananas = [w for w in transcript.words if normalise(w.text) == "banana"]
+    assert len(bananas) == 2
+    assert bananas[0].end < 20.0 and 38.0 < bananas[1].start < 41.0
+    assert not any(s.start < 30.0 < s.end for s in transcript.segments), (
+        "no segment spans the pause"
+    )
+    assert transcript.metadata["dropped_segments"] == []
+
+
+def test_segment_cleanup_splits_at_gaps_and_drops_words_in_pauses():
+    pause = [SilenceRegion(10.0, 30.0, "audio_silence")]
+    real = RawSegment(
+        8.0, 32.0, " Said before. And after.", -0.2, 0.1,
+        [Word(8.2, 8.6, " Said", 0.9), Word(8.7, 9.5, " before.", 0.9),
+         Word(30.5, 30.9, " And", 0.8), Word(31.0, 31.8, " after.", 0.8)],
+    )  # fmt: skip
+    invented = RawSegment(
+        12.0, 20.0, " Thank you for watching.", -0.3, 0.2,
+        [Word(12.0, 13.0, " Thank"), Word(14.0, 15.0, " you"), Word(16.0, 17.0, " for"),
+         Word(18.0, 19.0, " watching.")],
+    )  # fmt: skip
+    kept, dropped = finalize([invented, real], pause)
+    assert [(s.start, s.end, s.text) for s in kept] == [
+        (8.0, 9.5, "Said before."),
+        (30.5, 32.0, "And after."),
+    ]
+    assert kept[0].confidence == pytest.approx(0.9) and kept[1].confidence == pytest.approx(0.8)
+    assert [(d.text, d.reason) for d in dropped] == [("Thank you for watching.", "in_silence")]
+    # no words: judged by the span; Whisper's own no-speech rule applies as well
+    wordless = RawSegment(11.0, 29.0, " Music.", -0.2, 0.1)
+    quiet = RawSegment(40.0, 42.0, " Hmm.", -1.5, 0.8)
+    fine = RawSegment(45.0, 47.0, " Fine.", -0.1, 0.1)
+    kept, dropped = finalize([wordless, quiet, fine], pause)
+    assert [s.text for s in kept] == ["Fine."]
+    assert kept[0].confidence == pytest.approx(math.exp(-0.1), abs=1e-4)
+    assert [d.reason for d in dropped] == ["in_silence", "no_speech"]

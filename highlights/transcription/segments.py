@@ -17,8 +17,14 @@ from highlights.types import SilenceRegion, TranscriptSegment, Word
 NO_SPEECH_PROB_THRESHOLD = 0.6
 LOW_LOGPROB_THRESHOLD = -1.0
 # Whisper invents text ("Thank you for watching.") in long silences with a *low*
-# no-speech probability, so a segment lying mostly inside a measured pause is dropped too.
+# no-speech probability, so a segment whose words lie mostly inside measured pauses is
+# dropped too. Judged by words, not by the segment's span: with VAD, faster-whisper
+# returns segments that stretch over the silence it skipped (speech at 14 s and at 40 s
+# in one 13-40 s segment), and those are real speech.
 MAX_SILENT_SHARE = 0.75
+# Words this far apart are two utterances with a pause between: the segment is split
+# there, so no segment (nor subtitle, nor clip boundary) claims a silence as speech.
+SPLIT_GAP_SECONDS = 2.0
 
 
 @dataclass
@@ -92,9 +98,37 @@ def drop_reason(segment: RawSegment, long_pauses: list[SilenceRegion]) -> str | 
         and segment.avg_logprob < LOW_LOGPROB_THRESHOLD
     ):
         return "no_speech"
-    if silent_share(segment.start, segment.end, long_pauses) >= MAX_SILENT_SHARE:
+    if segment.words:
+        mids = [(w.start + w.end) / 2 for w in segment.words]
+        silent = sum(any(p.start <= m <= p.end for p in long_pauses) for m in mids)
+        share = silent / len(mids)
+    else:
+        share = silent_share(segment.start, segment.end, long_pauses)
+    if share >= MAX_SILENT_SHARE:
         return "in_silence"
     return None
+
+
+def split_at_gaps(segment: RawSegment, gap: float = SPLIT_GAP_SECONDS) -> list[RawSegment]:
+    """The segment cut where consecutive words are `gap` seconds apart or more."""
+    words = sorted((w for w in segment.words if w.text.strip()), key=lambda w: w.start)
+    cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= gap]
+    if not cuts:
+        return [segment]
+    parts: list[RawSegment] = []
+    for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(words)], strict=True)):
+        group = words[a:b]
+        parts.append(
+            RawSegment(
+                start=segment.start if k == 0 else group[0].start,
+                end=segment.end if b == len(words) else group[-1].end,
+                text=" ".join(w.text.strip() for w in group),
+                avg_logprob=segment.avg_logprob,
+                no_speech_prob=segment.no_speech_prob,
+                words=group,
+            )
+        )
+    return parts
 
 
 def attach_words(segments: list[RawSegment], words: list[Word]) -> None:
@@ -135,12 +169,14 @@ def shift(segment: RawSegment, offset: float, lo: float, hi: float) -> RawSegmen
 def finalize(
     raw: list[RawSegment], long_pauses: list[SilenceRegion]
 ) -> tuple[list[TranscriptSegment], list[DroppedSegment]]:
-    """Drop hallucinations, then make times monotonic: segments never overlap, words stay
-    inside their segment and in order. Overlaps (e.g. at chunk borders) are clamped."""
+    """Split segments at long word gaps, drop hallucinations, then make times monotonic:
+    segments never overlap, words stay inside their segment and in order. Overlaps
+    (e.g. at chunk borders) are clamped."""
     kept: list[TranscriptSegment] = []
     dropped: list[DroppedSegment] = []
     prev_end = 0.0
-    for seg in sorted(raw, key=lambda s: (s.start, s.end)):
+    parts = [part for seg in raw for part in split_at_gaps(seg)]
+    for seg in sorted(parts, key=lambda s: (s.start, s.end)):
         reason = drop_reason(seg, long_pauses)
         if reason is not None:
             dropped.append(DroppedSegment(seg.start, seg.end, seg.text.strip(), reason))

@@ -56,22 +56,32 @@ def write_tone_speech_wav(
     seed: int = 0,
 ) -> None:
     """A 16 kHz mono 16-bit WAV: utterance i is a 4 Hz syllable-modulated tone at
-    tone_frequency(i); everything else is a faint noise floor (a quiet room, not zeros)."""
+    tone_frequency(i); everything else is a faint noise floor (a quiet room, not zeros).
+
+    Written a minute at a time, so an hour-long recording costs little memory."""
     rng = np.random.default_rng(seed)
+    phases = rng.uniform(0, 6.28, size=len(utterances))
     total = int(round(duration * SAMPLE_RATE))
-    audio = (rng.standard_normal(total) * 10 ** (-62 / 20)).astype(np.float32)
-    for i, (start, end) in enumerate(utterances):
-        a, b = int(round(start * SAMPLE_RATE)), int(round(end * SAMPLE_RATE))
-        t = np.arange(b - a, dtype=np.float32) / SAMPLE_RATE
-        syllables = 0.6 + 0.4 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6.28))
-        ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)  # no clicks at the edges
-        audio[a:b] += 0.3 * syllables * ramp * np.sin(2 * np.pi * tone_frequency(i) * t)
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+    block = 60 * SAMPLE_RATE
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
+        for first in range(0, total, block):
+            last = min(total, first + block)
+            audio = rng.standard_normal(last - first, dtype=np.float32) * 10 ** (-62 / 20)
+            for i, (start, end) in enumerate(utterances):
+                a, b = int(round(start * SAMPLE_RATE)), int(round(end * SAMPLE_RATE))
+                lo, hi = max(a, first), min(b, last)
+                if lo >= hi:
+                    continue
+                t = np.arange(lo - a, hi - a, dtype=np.float32) / SAMPLE_RATE
+                syllables = 0.6 + 0.4 * np.sin(2 * np.pi * 4.0 * t + phases[i])
+                edge = np.minimum(t, (b - a) / SAMPLE_RATE - t)
+                ramp = np.minimum(1.0, edge / 0.02)  # no clicks at the edges
+                tone = np.sin(2 * np.pi * tone_frequency(i) * t)
+                audio[lo - first : hi - first] += 0.3 * syllables * ramp * tone
+            out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 @dataclass
