@@ -47,6 +47,9 @@ _LEADING_FILLER = re.compile(
 MAX_PHRASE_WORDS = 4
 OPENING_WORDS = 8  # content words at the start of a segment that count as its opening
 OPENING_BONUS = 1.5
+# A multi-word phrase among a segment's first words is most often the lecturer naming the
+# topic ("Dynamic programming solves ..."), even when it is never repeated.
+OPENING_TITLE_BONUS = 3.0
 # Words that introduce a noun phrase. A candidate said right after one of these ("the
 # load factor", "of collisions") is a thing, fit for a title; one never said so is more
 # likely a verb or an adverb ("allocate", "declared"). A cheap stand-in for a POS tagger.
@@ -100,7 +103,7 @@ def candidate_phrases(text: str) -> list[tuple[tuple[str, ...], str, bool, bool]
     for clause in _CLAUSE_SPLIT.split(text.replace("’", "'")):
         run: list[str] = []  # surface forms
         opener = False  # does the current run follow a noun-phrase opener?
-        previous = ""
+        previous = "the"  # a run that opens a clause is most often its subject, a noun phrase
         for token in [*_TOKEN.findall(clause), ""]:
             word = token.lower()
             if word and is_content_word(word):
@@ -156,7 +159,10 @@ class LectureVocabulary:
                     opening_words -= 1
         return cls(phrases, len(segment_texts))
 
-    def score(self, stats: PhraseStats, segment: int) -> float:
+    def score(self, stats: PhraseStats, segment: int, *, in_phrase: bool = False) -> float:
+        """TF-IDF of a phrase in one segment; ``in_phrase`` scores a word as part of a
+        longer phrase, where being a modifier ("dynamic" in "dynamic programming") is no
+        fault."""
         tf = stats.per_segment.get(segment, 0)
         if tf == 0:
             return 0.0
@@ -171,7 +177,7 @@ class LectureVocabulary:
         form = 0.6 if stats.surface.endswith(("ed", "ly")) else 1.0
         # Lecturers name a new topic as they open it ("Now let's turn to heaps").
         opening = OPENING_BONUS if segment in stats.opening else 1.0
-        head = 0.4 + 0.6 * stats.head if n == 1 else 1.0
+        head = 0.4 + 0.6 * stats.head if n == 1 and not in_phrase else 1.0
         return (
             tf
             * idf
@@ -248,42 +254,74 @@ def title_case(phrase: str) -> str:
         if 0 < i < len(words) - 1 and word in _SMALL_WORDS:
             out.append(word)
         else:
-            out.append(
-                "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
-            )  # keeps "ATP"
+            # Capitalise the first letter only, so "ATP" and "mRNA" keep their case.
+            out.append("-".join(part[:1].upper() + part[1:] for part in word.split("-")))
     return " ".join(out)
 
 
 def make_title(
-    ranked: Sequence[tuple[float, PhraseStats]], keyphrases: Sequence[PhraseStats], segment: int
+    vocabulary: LectureVocabulary,
+    ranked: Sequence[tuple[float, PhraseStats]],
+    keyphrases: Sequence[PhraseStats],
+    segment: int,
 ) -> str:
-    """A short title (1-4 words, usually 2-3) from the best keyphrases.
+    """A short title (1-4 words) for one segment.
 
-    A multi-word phrase is the best title ("Load Factor", "Sister Chromatids"). When the
-    segment's best phrase is a single word, two words of nearly equal weight are joined
-    in the order the lecturer introduced them ("Supply and Demand"); a clearly dominant
-    word stands alone ("Heaps").
+    Every phrase is scored as the sum of its words' scores (as RAKE does), so a phrase
+    outranks its own head word: "binary search tree" beats "tree". Phrases qualify when
+    said at least twice, or once in the segment's opening words, where lecturers name
+    the new topic ("Now, dynamic programming ..."); a phrase said only once must not
+    hold a word never used as a noun (which keeps verbs out: "hash table maps keys"). When the winner is a single word, a
+    second word of nearly equal weight joins it, in the order the lecturer introduced
+    them ("Supply and Demand"); a clearly dominant word stands alone ("Heaps").
     """
     if not keyphrases:
         return ""
-    first = keyphrases[0]
-    if len(first.key) > 1:
-        return title_case(first.surface)
-    scores = {id(s): sc for sc, s in ranked}
-    top = scores.get(id(first), 0.0)
-    for other in keyphrases[1:4]:
-        if len(other.key) > 1 and scores.get(id(other), 0.0) >= 0.4 * top:
-            return title_case(other.surface)
-    if len(keyphrases) > 1:
-        second = keyphrases[1]
+    word_score = {
+        key[0]: vocabulary.score(stats, segment, in_phrase=True)
+        for key, stats in vocabulary.phrases.items()
+        if len(key) == 1 and segment in stats.per_segment
+    }
+    best: tuple[float, int, PhraseStats] | None = None
+    for stats in vocabulary.phrases.values():
+        tf = stats.per_segment.get(segment, 0)
+        if tf == 0 or stats.surface.endswith(("ed", "ly")):
+            continue
+        if len(stats.key) > 1 and tf < 2 and segment not in stats.opening:
+            continue
+        if len(set(stats.key)) < len(stats.key):
+            continue  # "sort sort"-style repeats are recogniser stutter
         if (
-            len(second.key) == 1
-            and scores.get(id(second), 0.0) >= 0.7 * top
-            and min(first.nominal, second.nominal) >= 0.5
+            len(stats.key) > 1
+            and tf < 2
+            and any(
+                vocabulary.phrases[(w,)].nominal < 0.3 and not surface.endswith("ing")
+                for w, surface in zip(stats.key, stats.surface.split(), strict=False)
+            )
         ):
-            pair = sorted((first, second), key=lambda p: p.first_seen.get(segment, 0))
+            # Said once, with a word never used as a noun: "hash table maps keys". Gerunds
+            # pass, being nouns in titles: "dynamic programming", "open hashing".
+            continue
+        score = sum(word_score.get(w, 0.0) for w in stats.key) * (0.5 + 0.5 * stats.nominal)
+        if len(stats.key) > 1 and segment in stats.opening:
+            score *= OPENING_TITLE_BONUS
+        rank = (score, -stats.first_seen.get(segment, 0), stats)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    if best is None or best[0] <= 0:
+        return title_case(keyphrases[0].surface)
+    top_score, _, top = best
+    if len(top.key) == 1 and len(keyphrases) > 1:
+        second = next((k for k in keyphrases if k.key != top.key), None)
+        if (
+            second is not None
+            and len(second.key) == 1
+            and word_score.get(second.key[0], 0.0) * (0.5 + 0.5 * second.nominal) >= 0.7 * top_score
+            and min(top.nominal, second.nominal) >= 0.5
+        ):
+            pair = sorted((top, second), key=lambda p: p.first_seen.get(segment, 0))
             return title_case(f"{pair[0].surface} and {pair[1].surface}")
-    return title_case(first.surface)
+    return title_case(top.surface)
 
 
 def clean_sentence(sentence: str, max_chars: int = 220) -> str:

@@ -112,7 +112,9 @@ def describe_groups(
         keyphrases = pick_keyphrases(ranked, k, KEYWORDS_PER_SEGMENT)
         keywords = [p.surface for p in keyphrases]
         title = _unique_title(
-            make_title(ranked, keyphrases, k) or _fallback_title(text), keywords, used_titles
+            make_title(vocabulary, ranked, keyphrases, k) or _fallback_title(text),
+            keywords,
+            used_titles,
         )
         concepts = [c.surface for c in central if k in c.per_segment][:CONCEPTS_PER_SEGMENT]
         if not concepts:

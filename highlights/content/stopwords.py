@@ -45,7 +45,7 @@ SPOKEN_FILLER = frozenset(
     ok okay alright right yeah yep uh um uhm er erm ah oh hmm hey hi hello welcome thanks thank
     please sorry well so anyway actually basically really literally simply just quite pretty
     certainly clearly obviously probably possibly essentially generally usually typically
-    exactly definitely surely kind sort lot lots bit thing things stuff way ways something
+    exactly definitely surely kind lot lots bit thing things stuff way ways something
     anything everything part parts example examples instance
     question questions answer answers today tomorrow yesterday now minute minutes
     hour hours week weeks day days year years moment class lecture lectures
