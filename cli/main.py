@@ -92,7 +92,12 @@ def _process(source: str, options: dict[str, Any], as_json: bool) -> None:
         source = str(path.resolve())
     _migrate(settings, as_json)
     outcome = run_job(settings, source, options, show_progress=not as_json, console=err_console)
-    result = render.job_result(settings, outcome.job_id)
+    _report(settings, outcome.job_id, as_json)
+
+
+def _report(settings: Settings, job_id: str, as_json: bool) -> None:
+    """The job's outcome and clips; exit status 1 unless it completed."""
+    result = render.job_result(settings, job_id)
     if as_json:
         emit(result)
     else:
@@ -258,15 +263,9 @@ def retry(job_id: str,
         raise fail(f"job {job_id} already completed; nothing to retry", as_json, 2)
     if status == "running" and not force:
         raise fail(f"job {job_id} is marked running; if its process died, use --force", as_json, 2)
-    outcome = run_job(settings, None, {}, job_id=job_id, resume=True,
-                      show_progress=not as_json, console=err_console)
-    result = render.job_result(settings, outcome.job_id)
-    if as_json:
-        emit(result)
-    else:
-        render.print_result(console, result)
-    if result["status"] != "completed":
-        raise typer.Exit(1)
+    run_job(settings, None, {}, job_id=job_id, resume=True, show_progress=not as_json,
+            console=err_console)
+    _report(settings, job_id, as_json)
 
 
 @app.command()

@@ -7,6 +7,7 @@ by how fast this job's finished stages actually ran.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ STAGE_MESSAGES = {
     "compilation": "Rendering clips, thumbnails and subtitles",
     "complete": "Finishing up",
 }
+logger = logging.getLogger(__name__)
 _MIN_WRITE_INTERVAL = 1.0  # seconds between in-stage progress writes
 
 
@@ -71,7 +73,7 @@ class JobProgress:
     def percent(self) -> float:
         total = sum(self.cost.values())
         done = sum(self.cost[s] * f for s, f in self.fraction.items())
-        return round(100.0 * done / total, 1)
+        return float(round(100.0 * done / total, 1))
 
     def eta_seconds(self) -> int:
         expected_done = sum(self.cost[s] for s in self.actual) * self.duration
@@ -82,7 +84,7 @@ class JobProgress:
         branches = [self.cost[s] * (1.0 - self.fraction[s])
                     for s in ("silence_detection", "transcription", "layout_analysis")]
         remaining -= sum(branches) - max(branches)
-        return max(0, round(remaining * self.duration * speed))
+        return int(max(0, round(remaining * self.duration * speed)))
 
     # -- writes ------------------------------------------------------------------------
 
@@ -102,7 +104,7 @@ class JobProgress:
     def stage_progress(self, stage: str, fraction: float, message: str | None = None) -> None:
         """In-stage progress (0-1), written at most once a second."""
         with self._lock:
-            self.fraction[stage] = min(max(fraction, 0.0), 0.99)
+            self.fraction[stage] = min(max(float(fraction), 0.0), 0.99)
             now = time.monotonic()
             if now - self._last_write < _MIN_WRITE_INTERVAL:
                 return
@@ -110,7 +112,10 @@ class JobProgress:
         values: dict[str, Any] = {"progress_percent": self.percent(), "eta_seconds": self.eta_seconds()}
         if message:
             values["progress_message"] = message[:500]
-        self._write(**values)
+        try:
+            self._write(**values)
+        except Exception as exc:  # progress is advisory: never fail a stage over it
+            logger.warning("job %s: progress not recorded: %s", self.job_id, exc)
 
     def stage_finished(self, stage: str) -> None:
         with self._lock:

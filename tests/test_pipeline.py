@@ -197,3 +197,38 @@ def test_failed_stage_then_retry_completes_without_duplicates(
         spans = [(t.start_time, t.end_time, t.text)
                  for t in session.scalars(select(Transcript).where(Transcript.job_id == job_id))]
     assert len(spans) == len(set(spans)), "a re-run duplicated transcript rows"
+
+
+@pytest.mark.postgres
+def test_three_concurrent_jobs_on_postgresql(postgres_url: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three lectures at once against one PostgreSQL: all complete, no lock errors, no mix-ups."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
+    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("HIGHLIGHTS_RETRY_DELAYS", "0.2")
+    settings = load_settings()
+    init_db(settings.database_url)
+    sources = []
+    for i in range(3):  # distinct files, so each job's upload is its own object
+        copy = tmp_path / f"lecture-{i}.mp4"
+        copy.write_bytes(SCREEN.read_bytes())
+        sources.append(copy)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = list(pool.map(lambda src: run(settings, src, {"clips": 1}), sources))
+
+    job_ids = [job_id for job_id, _ in outcomes]
+    assert len(set(job_ids)) == 3
+    for (job_id, state), source in zip(outcomes, sources, strict=True):
+        assert state.is_completed(), state.message
+        job = job_row(settings, job_id)
+        assert job.status == "completed", job.error_message
+        assert job.original_s3_key == f"uploads/{job_id}/{source.name}"
+        entries = logs(settings, job_id)
+        assert not [e for e in entries if e.status == "failed"], [e.error_message for e in entries]
+        assert Counter(e.status for e in entries) == {"started": len(STAGES), "completed": len(STAGES)}
+        counts = table_counts(settings, job_id)
+        assert counts["clips"] == 1 and counts["layout_analysis"] == 1 and counts["transcripts"] > 0
