@@ -291,16 +291,7 @@ def make_title(
             continue
         if len(set(stats.key)) < len(stats.key):
             continue  # "sort sort"-style repeats are recogniser stutter
-        if (
-            len(stats.key) > 1
-            and tf < 2
-            and any(
-                vocabulary.phrases[(w,)].nominal < 0.3 and not surface.endswith("ing")
-                for w, surface in zip(stats.key, stats.surface.split(), strict=False)
-            )
-        ):
-            # Said once, with a word never used as a noun: "hash table maps keys". Gerunds
-            # pass, being nouns in titles: "dynamic programming", "open hashing".
+        if len(stats.key) > 1 and _holds_verb(vocabulary, stats, strict=tf < 2):
             continue
         score = sum(word_score.get(w, 0.0) for w in stats.key) * (0.5 + 0.5 * stats.nominal)
         if len(stats.key) > 1 and segment in stats.opening:
@@ -322,6 +313,24 @@ def make_title(
             pair = sorted((top, second), key=lambda p: p.first_seen.get(segment, 0))
             return title_case(f"{pair[0].surface} and {pair[1].surface}")
     return title_case(top.surface)
+
+
+def _holds_verb(vocabulary: LectureVocabulary, stats: PhraseStats, *, strict: bool) -> bool:
+    """Does a phrase hold a word that is never used as a noun?
+
+    A word counts as a noun when it is seen after a noun-phrase opener ("the", "of", ...)
+    or opening a clause. Any phrase is rejected for an "-s" word that never is: almost
+    always a verb ("hash table maps keys", "linked list stores"). A phrase said only once
+    (``strict``) is rejected for any such word ("plants capture light"). Gerunds pass,
+    being nouns in titles ("dynamic programming").
+    """
+    for stem_, surface in zip(stats.key, stats.surface.split(), strict=False):
+        word = vocabulary.phrases.get((stem_,))
+        if word is None or word.nominal >= 0.3 or surface.endswith("ing"):
+            continue
+        if strict or (surface.endswith("s") and not surface.endswith(("ss", "us", "is"))):
+            return True
+    return False
 
 
 def clean_sentence(sentence: str, max_chars: int = 220) -> str:
