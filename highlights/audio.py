@@ -201,22 +201,50 @@ def _pcm16_data_span(wav_path: Path) -> tuple[int, int, int, int]:
                 fh.seek(size + (size % 2), os.SEEK_CUR)
 
 
-def open_pcm16(wav_path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """Memory-map a mono 16-bit WAV: (int16 samples, sample rate), nothing loaded yet.
+class Pcm16File:
+    """A 16-bit PCM WAV's samples, read on demand: `reader[a:b]` is an int16 array.
 
-    An hour at 16 kHz is 115 MB as int16 against 230 MB as float32; analysis code reads
-    it in blocks through this view instead of loading it.
+    Reading blocks through plain file reads (not a memory map) keeps the process's
+    resident memory at one block, however long the recording: a memory map would keep
+    every page it touched resident. Multi-channel files are averaged to mono per block.
+    """
+
+    dtype = np.dtype(np.int16)
+    ndim = 1
+
+    def __init__(self, path: Path, offset: int, count: int, channels: int) -> None:
+        self.path, self.offset, self.count, self.channels = path, offset, count, channels
+        self.shape = (count,)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice):
+            raise TypeError("Pcm16File supports slices only")
+        start, stop, step = key.indices(self.count)
+        if stop <= start:
+            return np.zeros(0, dtype=np.int16)
+        frame_bytes = 2 * self.channels
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset + start * frame_bytes)
+            raw = fh.read((stop - start) * frame_bytes)
+        data = np.frombuffer(raw, dtype="<i2")
+        if self.channels > 1:
+            data = data[: data.size // self.channels * self.channels].reshape(-1, self.channels)
+            data = data.mean(axis=1).astype(np.int16)
+        return data[::step] if step != 1 else data
+
+
+def open_pcm16(wav_path: str | os.PathLike[str]) -> tuple[Pcm16File, int]:
+    """A mono 16-bit WAV as (lazy int16 sample reader, sample rate); nothing is loaded yet.
+
+    An hour at 16 kHz is 115 MB as int16 and 230 MB as float32; analysis reads it in
+    blocks through this reader instead of loading it.
     """
     wav_path = Path(wav_path)
     offset, nbytes, channels, rate = _pcm16_data_span(wav_path)
-    count = nbytes // (2 * channels)
-    if count == 0:
-        return np.zeros(0, dtype=np.int16), rate
-    data = np.memmap(wav_path, dtype="<i2", mode="r", offset=offset, shape=(count, channels))
-    if channels == 1:
-        return data[:, 0], rate
-    # rare here (our own WAVs are mono); downmix costs a copy
-    return data.mean(axis=1).astype(np.int16), rate
+    return Pcm16File(wav_path, offset, nbytes // (2 * channels), channels), rate
 
 
 def load_audio(wav_path: str | os.PathLike[str]) -> np.ndarray:

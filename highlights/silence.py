@@ -65,9 +65,13 @@ def frame_levels(
     *,
     hop_s: float = HOP_S,
     window_s: float = WINDOW_S,
-    block_hops: int = 100_000,
+    block_hops: int = 10_000,
 ) -> np.ndarray:
-    """RMS level in dBFS of each hop-spaced window; works block-wise on int16 memmaps."""
+    """RMS level in dBFS of each hop-spaced window.
+
+    `samples` is int16 or float, an array or a lazy reader (`highlights.audio.Pcm16File`);
+    it is read in blocks, so a long recording never sits in memory as float.
+    """
     hop = max(1, int(round(hop_s * sample_rate)))
     per_window = max(1, int(round(window_s / hop_s)))
     n_hops = samples.shape[0] // hop
@@ -259,11 +263,10 @@ def blank_mask(visual, screen: Region | None = None, camera: Region | None = Non
         return _blank_rule(np.asarray(visual.luma_mean), np.asarray(visual.luma_std))
     mean = np.empty(n, dtype=np.float32)
     std = np.empty(n, dtype=np.float32)
-    step = 512
-    for i in range(0, n, step):
-        block = np.asarray(visual.frames[i : i + step], dtype=np.float32)[:, keep]
-        mean[i : i + step] = block.mean(axis=1)
-        std[i : i + step] = block.std(axis=1)
+    for i, block in visual.blocks():
+        kept = block[:, keep].astype(np.float32)
+        mean[i : i + len(block)] = kept.mean(axis=1)
+        std[i : i + len(block)] = kept.std(axis=1)
     return _blank_rule(mean, std)
 
 

@@ -46,7 +46,7 @@ class _ScreenCrops:
     """Screen crops of the samples with the camera (and a guard band) painted flat."""
 
     def __init__(self, visual, screen: Region, camera: Region | None) -> None:
-        self.frames = visual.frames
+        self.visual = visual
         h, w = visual.height, visual.width
         self.x0, self.y0, self.x1, self.y1 = _crop_box(screen, h, w)
         self.keep = np.ones((self.y1 - self.y0, self.x1 - self.x0), dtype=bool)
@@ -57,10 +57,18 @@ class _ScreenCrops:
             if gx1 > gx0 and gy1 > gy0:
                 self.keep[gy0 - self.y0 : gy1 - self.y0, gx0 - self.x0 : gx1 - self.x0] = False
 
+    def crop(self, frames: np.ndarray) -> np.ndarray:
+        crops = np.array(frames[:, self.y0 : self.y1, self.x0 : self.x1])
+        crops[:, ~self.keep] = 0
+        return crops
+
     def __getitem__(self, i: int) -> np.ndarray:
-        crop = np.array(self.frames[i, self.y0 : self.y1, self.x0 : self.x1])
-        crop[~self.keep] = 0
-        return crop
+        return self.crop(self.visual.read(i, i + 1))[0]
+
+    def all(self):
+        """Every crop in order, read block by block."""
+        for _, block in self.visual.blocks():
+            yield from self.crop(block)
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
@@ -81,11 +89,11 @@ def replaced_share(before: np.ndarray, after: np.ndarray, keep: np.ndarray) -> t
     return float((ink & changed).sum()) / float(ink.sum()), changed_share
 
 
-def _candidates(crops: _ScreenCrops, count: int, fps: float, threshold: float) -> list[int]:
+def _candidates(crops: _ScreenCrops, fps: float, threshold: float) -> list[int]:
     detector = ContentDetector(threshold=threshold, min_scene_len=0, luma_only=True)
     found: list[int] = []
-    for i in range(count):
-        bgr = cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR)
+    for i, crop in enumerate(crops.all()):
+        bgr = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
         for cut in detector.process_frame(FrameTimecode(i, fps=fps), bgr):
             found.append(int(cut.frame_num))
     return found
@@ -111,7 +119,7 @@ def detect_slide_changes(
     times = visual.times
     changes: list[float] = []
     last_accepted = -np.inf
-    for i in _candidates(crops, n, visual.sample_fps, threshold):
+    for i in _candidates(crops, visual.sample_fps, threshold):
         if blank[i]:
             continue  # going blank is not a slide change; coming back may be
         # compare the last non-blank sample before with one a sample later (lets a

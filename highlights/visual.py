@@ -85,12 +85,32 @@ class VisualSamples:
     def width(self) -> int:
         return int(self.frames.shape[2])
 
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) as a fresh uint8 array, read from the file.
+
+        Prefer this (or `blocks`) to walking `frames`: a memory map keeps every page it
+        touched resident, an hour of samples is 265 MB.
+        """
+        start, stop = max(0, start), min(self.count, stop)
+        if stop <= start:
+            return np.zeros((0, self.height, self.width), dtype=np.uint8)
+        size = self.height * self.width
+        with (self.out_dir / "frames.u8").open("rb") as fh:
+            fh.seek(start * size)
+            raw = fh.read((stop - start) * size)
+        return np.frombuffer(raw, dtype=np.uint8).reshape(stop - start, self.height, self.width)
+
+    def blocks(self, size: int = 256):
+        """(first index, uint8 array) blocks of consecutive samples, in order."""
+        for start in range(0, self.count, size):
+            yield start, self.read(start, start + size)
+
     def frame_at(self, t: float) -> np.ndarray:
         """The stored sample nearest to time `t`."""
         i = int(np.clip(np.searchsorted(self.times, t), 0, self.count - 1))
         if i > 0 and abs(self.times[i - 1] - t) < abs(self.times[i] - t):
             i -= 1
-        return np.asarray(self.frames[i])
+        return self.read(i, i + 1)[0]
 
     @classmethod
     def load(cls, out_dir: str | os.PathLike[str]) -> VisualSamples:

@@ -101,15 +101,29 @@ def test_mp3_with_encoder_delay(tmp_path):
     assert _rms_dbfs(load_audio(info.path)) > -40  # a real talk, not silence
 
 
-def test_open_pcm16_is_a_view_and_load_audio_scales(tmp_path):
+def test_open_pcm16_reads_lazily_and_load_audio_scales(tmp_path):
     src = tmp_path / "tone.wav"
     ffmpeg(
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=1", "-ac", "1", str(src)
     )
     samples, rate = open_pcm16(src)
-    assert rate == 16000 and samples.dtype == np.int16 and isinstance(samples.base, np.memmap)
+    assert rate == 16000 and samples.dtype == np.int16 and len(samples) == 16000
+    with wave.open(str(src)) as wav:
+        expected = np.frombuffer(wav.readframes(16000), dtype="<i2")
+    assert np.array_equal(samples[:], expected)
+    assert np.array_equal(samples[100:228], expected[100:228])
     x = load_audio(src)
-    assert np.allclose(x, samples.astype(np.float32) / 32768.0)
+    assert np.allclose(x, expected.astype(np.float32) / 32768.0)
+
+
+def test_open_pcm16_downmixes_stereo(tmp_path):
+    src = tmp_path / "stereo.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=1",
+           "-af", "pan=stereo|c0=c0|c1=-0.5*c0", str(src))  # fmt: skip
+    samples, _ = open_pcm16(src)
+    with wave.open(str(src)) as wav:
+        both = np.frombuffer(wav.readframes(16000), dtype="<i2").reshape(-1, 2)
+    assert np.abs(samples[:].astype(int) - both.mean(axis=1)).max() <= 1
 
 
 def test_load_audio_rejects_other_files(tmp_path):
