@@ -14,8 +14,13 @@ import numpy as np
 import pytest
 
 from highlights.settings import load_settings
-from highlights.transcription import TranscriptionError, get_transcriber
-from highlights.transcription.openai_api import ChunkingOptions, OpenAITranscriber, RetryPolicy
+from highlights.transcription import Transcriber, TranscriptionError, get_transcriber
+from highlights.transcription.openai_api import (
+    API_UPLOAD_LIMIT_BYTES,
+    ChunkingOptions,
+    OpenAITranscriber,
+    RetryPolicy,
+)
 from tests.fakes.openai_server import HALLUCINATION, FakeWhisperServer, write_tone_speech_wav
 
 KEY = "sk-test-key"
@@ -213,6 +218,7 @@ def test_get_transcriber_builds_the_api_provider_from_settings(tmp_path):
         })  # fmt: skip
         provider = get_transcriber(settings)
         result = provider.transcribe(str(wav))
+    assert isinstance(provider, Transcriber)
     assert (provider.name, provider.model) == ("openai-whisper", "whisper-large-test")
     assert [s.text for s in result.segments] == script
     assert list((tmp_path / "work").iterdir()) == [], "chunk files are cleaned up"
@@ -222,3 +228,31 @@ def test_missing_key_fails_before_any_upload():
     with pytest.raises(TranscriptionError, match="OPENAI_API_KEY") as caught:
         OpenAITranscriber(None)
     assert not caught.value.transient
+
+
+def test_server_without_verbose_json_is_a_permanent_error(tmp_path):
+    wav = tmp_path / "short.wav"
+    make_recording(wav, 10.0, seed=11)
+    with (
+        FakeWhisperServer(["a"], api_key=KEY, text_only=True) as server,
+        pytest.raises(TranscriptionError, match="verbose_json") as caught,
+    ):
+        transcriber(server).transcribe(str(wav))
+    assert not caught.value.transient
+
+
+@pytest.mark.slow
+def test_half_hour_lecture_with_default_chunking(tmp_path):
+    wav = tmp_path / "lecture.wav"
+    utterances, script = make_recording(wav, 31 * 60.0, seed=12, talk=(4.0, 8.0))
+    assert len(utterances) < 300  # the fake tells 300 utterances apart by their tone
+    with FakeWhisperServer(script, api_key=KEY) as server:
+        result = transcriber(server).transcribe(str(wav))
+    uploads = server.successful_uploads
+    assert len(uploads) == 4  # ten-minute chunks, each cut a little early at a pause
+    assert all(u.size < 4 * 2**20 < API_UPLOAD_LIMIT_BYTES for u in uploads)
+    options = ChunkingOptions()  # cuts fall in the last search_seconds before the limit
+    full = sorted(uploads, key=lambda u: -u.duration)[:3]
+    lowest = options.max_chunk_seconds - options.search_seconds
+    assert all(lowest <= u.duration <= options.max_chunk_seconds + 0.05 for u in full)
+    assert_aligned(result, utterances, script)

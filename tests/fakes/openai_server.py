@@ -156,6 +156,7 @@ class FakeWhisperServer:
     no_speech_texts: utterances answered with no_speech_prob 0.9 and avg_logprob -1.3.
     latency: seconds each request takes, so that concurrency becomes observable
         (`max_in_flight`).
+    text_only: answer {"text": ...} alone, as a server that ignores verbose_json would.
     """
 
     def __init__(
@@ -167,6 +168,7 @@ class FakeWhisperServer:
         hallucinate_in_silence: float | None = None,
         no_speech_texts: Sequence[str] = (),
         latency: float = 0.0,
+        text_only: bool = False,
     ) -> None:
         self.script = list(script)
         self.api_key = api_key
@@ -174,6 +176,7 @@ class FakeWhisperServer:
         self.hallucinate_in_silence = hallucinate_in_silence
         self.no_speech_texts = set(no_speech_texts)
         self.latency = latency
+        self.text_only = text_only
         self.uploads: list[Upload] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -400,4 +403,5 @@ class _Handler(BaseHTTPRequestHandler):
             )
         upload.duration = len(samples) / SAMPLE_RATE
         upload.status = 200
-        self._send(200, fake.transcribe(samples))
+        answer = fake.transcribe(samples)
+        self._send(200, {"text": answer["text"]} if fake.text_only else answer)
