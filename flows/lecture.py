@@ -11,6 +11,7 @@ truthful: status, stage, progress, ETA, and on failure which stage failed and wh
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -112,4 +113,8 @@ def process_lecture(job_id: str | None = None, source: str | None = None,
     except Exception as exc:  # a failure outside any stage (settings, database)
         _mark_failed(settings, job_id, "complete" if "complete" in done else todo[0], one_line(exc))
         raise
+    finally:
+        # This machine's scratch (source copy, audio, renders) serves this run only, failed
+        # or not; what a retry reuses is in the object store under work/{job_id}/.
+        shutil.rmtree(settings.work_dir / job_id, ignore_errors=True)
     return {"job_id": job_id, **(summary or {})}
