@@ -86,7 +86,7 @@ def test_long_recording_is_cut_at_pauses_uploaded_concurrently_and_realigned(tmp
     assert_aligned(result, utterances, script)
     assert shares == sorted(shares) and shares[-1] == 1.0 and len(shares) >= len(uploads)
     assert result.provider == "openai-whisper" and result.model == "whisper-1"
-    assert result.language == "english"
+    assert result.language == "en"  # "english" from verbose_json, as ISO 639-1
 
 
 def test_chunk_that_compresses_over_the_limit_is_split_at_pauses(tmp_path):
@@ -256,3 +256,11 @@ def test_half_hour_lecture_with_default_chunking(tmp_path):
     lowest = options.max_chunk_seconds - options.search_seconds
     assert all(lowest <= u.duration <= options.max_chunk_seconds + 0.05 for u in full)
     assert_aligned(result, utterances, script)
+
+
+def test_empty_audio_uploads_nothing(tmp_path):
+    wav = tmp_path / "empty.wav"
+    write_tone_speech_wav(wav, [], 0.0)
+    with FakeWhisperServer(api_key=KEY) as server:
+        result = transcriber(server).transcribe(str(wav))
+    assert result.segments == [] and server.uploads == []

@@ -44,7 +44,11 @@ class Transcriber(Protocol):
         duration: float | None = None,
         progress: ProgressCallback | None = None,
     ) -> Transcript:
-        """Transcribe a 16 kHz mono 16-bit WAV; times in the result are seconds from its start."""
+        """Transcribe a 16 kHz mono 16-bit WAV; times in the result are seconds from its start.
+
+        `duration`, when given, stops at that second (e.g. the video's end when the audio
+        runs longer); `progress` gets the share of it done, rising to 1.0.
+        """
         ...
 
 

@@ -85,6 +85,10 @@ class LocalWhisperTranscriber:
                 transient=False,
             )
         total = audio.duration if duration is None else min(duration, audio.duration)
+        if total < 0.1:  # too short to hold a word
+            return Transcript(
+                [], self.language, self.name, self.model, {"duration": round(total, 3)}
+            )
         folder, source = resolve_model(self.model)
         model = load_model(folder, self.cpu_threads)
         started = time.monotonic()

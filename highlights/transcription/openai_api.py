@@ -31,6 +31,23 @@ log = logging.getLogger(__name__)
 
 API_UPLOAD_LIMIT_BYTES = 25 * 1024 * 1024
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+MIN_AUDIO_SECONDS = 0.1  # the API refuses shorter audio
+
+# verbose_json names the language ("english"); faster-whisper gives ISO 639-1 ("en").
+# The common lecture languages are mapped so both providers report the same code.
+_LANGUAGE_CODES = {
+    "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
+    "portuguese": "pt", "dutch": "nl", "polish": "pl", "russian": "ru", "ukrainian": "uk",
+    "czech": "cs", "swedish": "sv", "danish": "da", "norwegian": "no", "finnish": "fi",
+    "greek": "el", "turkish": "tr", "arabic": "ar", "hebrew": "he", "hindi": "hi",
+    "chinese": "zh", "japanese": "ja", "korean": "ko", "vietnamese": "vi",
+    "indonesian": "id", "romanian": "ro", "hungarian": "hu", "catalan": "ca",
+}  # fmt: skip
+
+
+def language_code(name: str) -> str:
+    """ISO 639-1 code for a Whisper language name; unknown names are kept as given."""
+    return _LANGUAGE_CODES.get(name.strip().lower(), name)
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,6 @@ class OpenAITranscriber:
         self.retry = retry or RetryPolicy()
         self.work_dir = Path(work_dir) if work_dir else None
         self.language = language
-        self._sleep = time.sleep  # tests may replace it to record waits
         self._client = openai.OpenAI(
             api_key=api_key,
             base_url=self.base_url,
@@ -119,6 +135,8 @@ class OpenAITranscriber:
     ) -> Transcript:
         audio = open_wav(wav_path)
         total = audio.duration if duration is None else min(duration, audio.duration)
+        if total < MIN_AUDIO_SECONDS:  # nothing to say; the API would refuse it anyway
+            return Transcript([], None, self.name, self.model, {"duration": round(total, 3)})
         pauses = pause_map(audio)
         plan = plan_chunks(
             0.0, total, pauses.cut_gaps, pauses.levels_dbfs, pauses.hop,
@@ -157,7 +175,7 @@ class OpenAITranscriber:
         reporter.finish()
         return Transcript(
             segments=segments,
-            language=languages.most_common(1)[0][0] if languages else None,
+            language=language_code(languages.most_common(1)[0][0]) if languages else None,
             provider=self.name,
             model=self.model,
             metadata={
@@ -267,7 +285,7 @@ class OpenAITranscriber:
                 if cancelled.is_set():
                     raise error from None
                 log.warning("%s: %s; retry %d in %.1fs", where, error.message, attempt, delay)
-                self._sleep(delay)
+                time.sleep(delay)
                 waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
 
