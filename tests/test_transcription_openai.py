@@ -203,6 +203,10 @@ def test_text_invented_in_silence_is_dropped(tmp_path):
     invented = [d for d in dropped if d["text"] == HALLUCINATION]
     assert len(invented) >= len(utterances) - 2  # nearly every pause got one
     assert all(d["reason"] == "in_silence" for d in invented)
+    assert (
+        f"dropped {len(invented)} text Whisper produced inside pauses (hallucination)"
+        in (result.metadata["notes"])
+    )
 
 
 def test_get_transcriber_builds_the_api_provider_from_settings(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 from highlights.transcription.base import ProgressCallback, ProgressReporter, TranscriptionError
 from highlights.transcription.chunking import plan_chunks
 from highlights.transcription.model_store import resolve_model
-from highlights.transcription.segments import RawSegment, finalize, shift
+from highlights.transcription.segments import RawSegment, dropped_notes, finalize, shift
 from highlights.transcription.wav import open_wav, pause_map
 from highlights.types import Transcript, Word
 
@@ -147,5 +147,6 @@ class LocalWhisperTranscriber:
                 "elapsed_seconds": round(elapsed, 2),
                 "realtime_factor": round(total / elapsed, 2) if elapsed > 0 else None,
                 "dropped_segments": [d.to_dict() for d in dropped],
+                "notes": [f"Whisper model {self.model!r} from {source}", *dropped_notes(dropped)],
             },
         )

@@ -23,7 +23,13 @@ import openai
 from highlights.transcription.base import ProgressCallback, ProgressReporter, TranscriptionError
 from highlights.transcription.chunking import ChunkSpan, encode_chunk, plan_chunks
 from highlights.transcription.openai_errors import classify, retry_after_seconds
-from highlights.transcription.segments import RawSegment, attach_words, finalize, shift
+from highlights.transcription.segments import (
+    RawSegment,
+    attach_words,
+    dropped_notes,
+    finalize,
+    shift,
+)
 from highlights.transcription.wav import PauseMap, WavAudio, open_wav, pause_map
 from highlights.types import Transcript, Word
 
@@ -172,6 +178,14 @@ class OpenAITranscriber:
         segments, dropped = finalize([s for r in results for s in r.segments], pauses.long_pauses)
         uploads = [u for r in results for u in r.uploads]
         languages = Counter(r.language for r in results if r.language)
+        uploaded = sum(u["bytes"] for u in uploads)
+        notes = [f"{len(uploads)} chunks uploaded, {uploaded / 2**20:.1f} MiB"]
+        notes += [
+            f"no pause near {u['end']:.0f}s: chunk cut at the quietest moment"
+            for u in uploads[:-1]
+            if not u["cut_in_silence"]
+        ]
+        notes += dropped_notes(dropped)
         reporter.finish()
         return Transcript(
             segments=segments,
@@ -182,10 +196,11 @@ class OpenAITranscriber:
                 "duration": round(total, 3),
                 "chunks": uploads,
                 "chunk_count": len(uploads),
-                "uploaded_bytes": sum(u["bytes"] for u in uploads),
+                "uploaded_bytes": uploaded,
                 "attempts": sum(u["attempts"] for u in uploads),
                 "dropped_segments": [d.to_dict() for d in dropped],
                 "elapsed_seconds": round(time.monotonic() - started, 2),
+                "notes": notes,
             },
         )
 

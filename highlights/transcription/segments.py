@@ -204,3 +204,16 @@ def finalize(
         )
         prev_end = end
     return kept, dropped
+
+
+def dropped_notes(dropped: list[DroppedSegment]) -> list[str]:
+    """One line per kind of dropped segment, for the processing log."""
+    why = {
+        "in_silence": "text Whisper produced inside pauses (hallucination)",
+        "no_speech": "segments Whisper itself judged as no speech",
+        "empty": "empty segments",
+    }
+    counts: dict[str, int] = {}
+    for d in dropped:
+        counts[d.reason] = counts.get(d.reason, 0) + 1
+    return [f"dropped {n} {why.get(reason, reason)}" for reason, n in counts.items()]
