@@ -227,8 +227,17 @@ def visual_pass(
         if stream is None:
             return None
         return _run_pass(container, stream, path, out_dir, fps, width, fine_width, skip_nonref)
+    except _NothingDecoded:
+        # a codec that marks every frame non-reference: decode them all after all
+        container.close()
+        container, stream = _open_video(path)
+        return _run_pass(container, stream, path, out_dir, fps, width, fine_width, False)
     finally:
         container.close()
+
+
+class _NothingDecoded(Exception):
+    """Skipping non-reference frames left no frame at all."""
 
 
 def _run_pass(
@@ -318,6 +327,8 @@ def _run_pass(
                 previous_low = low
 
     if not times:
+        if skip_nonref and frame_index == 0:
+            raise _NothingDecoded
         raise MediaError(f"{path.name}: the video stream has no decodable frames")
     frame_duration = 1.0 / rate if rate > 0 else 0.0
     fine_mean, fine_activity = fine.result()
