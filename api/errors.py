@@ -33,6 +33,31 @@ class ApiConfigError(RuntimeError):
     """The API cannot start with these settings; the message says which variable to set."""
 
 
+def _query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """422 for query parameters the route does not take: `?stauts=failed` is a typo, not a
+    request for every job."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        raise ApiError(
+            422,
+            f"unknown query parameter {', '.join(map(repr, unknown))}; "
+            f"this endpoint takes: {takes}",
+        )
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body",) or len(loc) == 1]
     return ".".join(parts) or "request"

@@ -22,6 +22,9 @@ from api.errors import ApiError
 from highlights.storage import InvalidKeyError, ObjectNotFoundError, Storage, check_key
 
 URL_LIFETIME_SECONDS = 3600
+# Expiry times are rounded up to this step, so the same file keeps the same URL for a
+# while (browser caches hit) and a URL lives between LIFETIME and LIFETIME + STEP.
+URL_EXPIRY_STEP_SECONDS = 600
 # Only what users are meant to see: the original and the results, not work files.
 SERVED_PREFIXES = ("results/", "uploads/")
 TEXT_SUFFIXES = {
@@ -76,7 +79,8 @@ class FileUrls:
         url = str(request.url_for("get_file", key=key))
         if self.auth.disabled:
             return url
-        expires = int(time.time()) + self.lifetime
+        step = URL_EXPIRY_STEP_SECONDS
+        expires = (int(time.time()) // step + 1) * step + self.lifetime
         query = urlencode({"expires": expires, "signature": self.auth.sign(key, expires)})
         return f"{url}?{query}"
 

@@ -30,6 +30,9 @@ from highlights.storage import safe_filename
 
 FILE_FIELD = "file"
 SNIFF_BYTES = 64 * 1024
+# Smaller than any real recording (a second of low-bitrate audio is larger): a file this
+# small passing the signature check would only fail later, in the pipeline.
+MIN_MEDIA_BYTES = 1024
 WRITE_BATCH_BYTES = 1024 * 1024
 MAX_FIELD_BYTES = 16 * 1024
 MAX_FIELDS = 32
@@ -191,6 +194,12 @@ class _StreamingForm:
     def _check_media(self) -> None:
         if self.size == 0:
             raise ApiError(422, "the uploaded file is empty (0 bytes); choose the recording again")
+        if self.size < MIN_MEDIA_BYTES:
+            raise ApiError(
+                422,
+                f"the uploaded file is only {self.size} bytes: too small to be a "
+                "recording; choose the complete file",
+            )
         self.family = detect_media_family(bytes(self.head))
         if self.family is None:
             raise ApiError(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import require_auth
 from api.context import ApiContext, get_context
+from api.errors import reject_unknown_query
 from api.schemas import ErrorResponse
 
 router = APIRouter(tags=["server"])
@@ -44,8 +45,11 @@ def health() -> Health:
     "/info",
     response_model=ServerInfo,
     summary="Limits and defaults of this server",
-    dependencies=[Depends(require_auth)],
-    responses={401: {"model": ErrorResponse, "description": "Missing or wrong token."}},
+    dependencies=[Depends(require_auth), Depends(reject_unknown_query)],
+    responses={
+        401: {"model": ErrorResponse, "description": "Missing or wrong token."},
+        422: {"model": ErrorResponse, "description": "Unknown query parameter."},
+    },
 )
 def info(ctx: Annotated[ApiContext, Depends(get_context)]) -> ServerInfo:
     s = ctx.settings

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_auth
 from api.context import ApiContext, get_context
-from api.errors import ApiError, describe_validation
+from api.errors import ApiError, describe_validation, reject_unknown_query
 from api.launcher import LaunchError, mark_not_started
 from api.schemas import (
     MAX_CLIP_SECONDS,
@@ -37,7 +37,9 @@ from api.views import clip_out, job_detail, job_links, job_summary, segment_out,
 from db.models import Clip, ContentSegment, Job, LayoutAnalysis, ProcessingLog
 from db.queries import delete_job, full_transcript, get_job
 
-router = APIRouter(tags=["jobs"], dependencies=[Depends(require_auth)])
+router = APIRouter(
+    tags=["jobs"], dependencies=[Depends(require_auth), Depends(reject_unknown_query)]
+)
 
 Ctx = Annotated[ApiContext, Depends(get_context)]
 JobId = Annotated[str, Path(min_length=1, max_length=100, description="The job's id.")]
