@@ -126,12 +126,18 @@ def build_stage_tasks(settings: Settings, job_id: str, progress: JobProgress,
             _h.completed(task, run, state)
             progress.stage_finished(_s)
 
+        def should_retry(task: Any, run: Any, state: Any, _h: StageHooks = hooks) -> bool:
+            # A plain function on purpose: Prefect calls `retry_condition_fn` only when
+            # `inspect.isfunction` holds, and treats anything else (a bound method) as
+            # "never retry", which silently disabled every stage retry.
+            return _h.should_retry(task, run, state)
+
         body.__name__ = stage
         built[stage] = Task(
             fn=body, name=stage, task_run_name=f"{stage}",
             retries=0 if stage == "complete" else len(settings.retry_delays),
             retry_delay_seconds=list(settings.retry_delays) or 0,
-            retry_condition_fn=hooks.should_retry, timeout_seconds=_timeout(stage, duration),
+            retry_condition_fn=should_retry, timeout_seconds=_timeout(stage, duration),
             on_running=[on_running], on_completion=[on_completion], on_failure=[hooks.failed],
             cache_policy=NO_CACHE, persist_result=False,
         )
