@@ -229,6 +229,14 @@ class _StreamingForm:
             self.handle.close()
 
 
+def _closing(error: ApiError) -> ApiError:
+    """Answer and close the connection: the server then stops receiving a body it refused
+    (otherwise it would read and discard the rest of a many-GB upload to keep the
+    connection alive)."""
+    error.headers = {**(error.headers or {}), "Connection": "close"}
+    return error
+
+
 def _boundary(request: Request) -> bytes:
     _ctype, params = parse_options_header(request.headers.get("content-type"))
     boundary = params.get(b"boundary")
@@ -241,7 +249,7 @@ async def receive_upload(request: Request, incoming_dir: Path, max_bytes: int) -
     """Stream a multipart lecture upload to a temp file under `incoming_dir`."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
-        raise too_large(max_bytes)
+        raise _closing(too_large(max_bytes))
     boundary = _boundary(request)
     incoming_dir.mkdir(parents=True, exist_ok=True)
     temp_path = incoming_dir / f"{uuid.uuid4().hex}.part"
@@ -268,6 +276,8 @@ async def receive_upload(request: Request, incoming_dir: Path, max_bytes: int) -
                 parser.write(chunk)
                 await form.flush()
             parser.finalize()
+        except ApiError as exc:  # refused mid-body: do not read the rest of it
+            raise _closing(exc) from None
         except FormParserError as exc:
             raise ApiError(422, f"malformed multipart body: {exc}") from None
         except ClientDisconnect:

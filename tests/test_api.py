@@ -769,3 +769,158 @@ def test_a_300_mb_upload_is_streamed_to_disk_not_held_in_memory(
         assert ("uploading", "completed") in [(t["stage"], t["status"]) for t in timeline], job
         assert job["file_size"] == size and abs(job["video_duration"] - 2.0) < 0.2, job
         assert job["status"] == "completed", job
+
+
+@pytest.mark.slow
+def test_prefect_runner_starts_runs_of_the_process_lecture_deployment(
+    settings: Settings, media: Path
+) -> None:
+    """With a Prefect server configured, jobs become runs of `process-lecture/process-lecture`.
+
+    A real Prefect server (Prefect's test harness: a server subprocess on a temp database);
+    no worker is needed to check what the API asks of it.
+    """
+    from prefect import get_client
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.lecture import process_lecture
+
+    def read_run(run_id: str):
+        async def read():
+            async with get_client() as prefect:
+                run = await prefect.read_flow_run(uuid.UUID(run_id))
+                deployment = await prefect.read_deployment(run.deployment_id)
+                return run, deployment
+
+        import asyncio
+
+        return asyncio.run(read())
+
+    upload = {"file": ("talk.mp4", media.read_bytes(), "video/mp4")}
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        TestClient(create_app(settings)) as client,  # auto: the Prefect runner
+    ):
+        assert client.get("/info", headers=AUTH).json()["runner"] == "prefect"
+        missing = client.post("/jobs", headers=AUTH, files=upload)
+        assert missing.status_code == 503, missing.text
+        assert "process-lecture/process-lecture' does not exist" in missing.json()["detail"]
+
+        process_lecture.to_deployment(name="process-lecture").apply()
+        created = client.post("/jobs", headers=AUTH, files=upload)
+        assert created.status_code == 202, created.text
+        body = created.json()
+        assert body["runner"] == "prefect" and body["flow_run_id"]
+        run, deployment = read_run(body["flow_run_id"])
+        assert deployment.name == "process-lecture"
+        assert run.parameters == {"job_id": body["job_id"]}
+        assert run.state is not None and run.state.is_scheduled()
+        row = job_row(settings, body["job_id"])
+        assert row is not None and row.celery_task_id == body["flow_run_id"]
+        assert row.status == "queued"  # until a worker picks the run up
+
+        with session_scope(get_engine(settings)) as session:
+            session.get(Job, row.id).status = "failed"
+        retried = client.post(f"/jobs/{body['job_id']}/retry", headers=AUTH)
+        assert retried.status_code == 202, retried.text
+        rerun, _ = read_run(retried.json()["flow_run_id"])
+        assert rerun.parameters == {"job_id": body["job_id"], "resume": True}
+        assert retried.json()["flow_run_id"] != body["flow_run_id"]
+
+
+def test_on_s3_storage_uploads_land_in_the_bucket_and_urls_are_presigned(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], s3_server, media: Path
+) -> None:
+    prefix = f"api-{uuid.uuid4().hex[:8]}"
+    settings = apply_environment(monkeypatch, {**env, **s3_server.env(prefix)})
+    store = open_storage(settings)
+    assert store.backend == "s3"
+    seeded = seed_job(settings, store, "job-s3-000001", clip_video=media.read_bytes())
+    runner = InProcessLauncher(settings)
+    with TestClient(create_app(settings, launcher=runner)) as client:
+        clip = client.get(f"/jobs/{seeded.job_id}/clips", headers=AUTH).json()["items"][0]
+        # Media straight from the bucket (presigned); subtitles through the API (same origin,
+        # which <track> needs without CORS on the bucket).
+        assert clip["video_url"].startswith(
+            f"{s3_server.endpoint_url}/{s3_server.bucket}/{prefix}/"
+        )
+        assert httpx.get(clip["video_url"]).content == media.read_bytes()
+        assert clip["subtitles_vtt_url"].startswith("http://testserver/files/results/")
+        assert client.get(clip["subtitles_vtt_url"]).text == VTT
+        video_key = f"results/{seeded.job_id}/{seeded.clip_ids[0]}.mp4"
+        served = client.get(f"/files/{video_key}", headers=AUTH, follow_redirects=False)
+        assert served.status_code == 307
+        assert httpx.get(served.headers["location"]).content == media.read_bytes()
+
+        # An upload goes to the bucket, and the real flow ingests it from there (a cut-off
+        # file, so it stops at ingest with the reason).
+        truncated = media.read_bytes()[:4000]
+        response = client.post(
+            "/jobs", headers=AUTH, files={"file": ("week 1 (cut).mp4", truncated, "video/mp4")}
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["job_id"]
+        key = f"uploads/{job_id}/week 1 (cut).mp4"
+        assert store.read_bytes(key) == truncated
+        row = job_row(settings, job_id)
+        assert row is not None and row.file_size == len(truncated)
+        assert row.metadata_["source"] == (
+            f"s3://{s3_server.bucket}/{prefix}/uploads/{job_id}/week%201%20%28cut%29.mp4"
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            job = client.get(f"/jobs/{job_id}", headers=AUTH).json()
+            if job["status"] == "failed" and not runner.is_active(job_id):
+                break
+            time.sleep(0.5)
+        assert job["status"] == "failed", job
+        assert "week 1 (cut).mp4" in job["error_message"]
+        assert "truncated or corrupt" in job["error_message"], job["error_message"]
+
+
+@pytest.mark.slow
+def test_serve_without_a_token_prints_one_and_cuts_oversized_uploads_off(
+    env: dict[str, str], tmp_path: Path, media: Path
+) -> None:
+    """`highlights serve` with no HIGHLIGHTS_API_TOKEN: a generated token, printed with a
+    login link; through the real server, an upload over the limit is answered with 413 as
+    soon as it passes the limit, long before the client has sent it all."""
+    env = {k: v for k, v in env.items() if k != "HIGHLIGHTS_API_TOKEN"}
+    env["HIGHLIGHTS_MAX_UPLOAD_BYTES"] = str(8 * 1024 * 1024)
+    with live_server({**env, "HIGHLIGHTS_API_TOKEN": ""}, tmp_path / "server") as server:
+        lines = server.log().splitlines()
+        token = next(line for line in lines if "Bearer " in line).split("Bearer ")[1].strip()
+        assert f"{server.url}/?token={token}" in server.log()
+        assert len(token) >= 40
+        assert httpx.get(f"{server.url}/jobs").status_code == 401
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{server.url}/jobs", headers=headers).status_code == 200
+        with httpx.Client(follow_redirects=True) as browser:
+            page = browser.get(f"{server.url}/?token={token}")  # sets the cookie, redirects
+            assert 'id="upload-form"' in page.text and str(page.url) == f"{server.url}/"
+
+        sent = 0
+
+        def body():
+            nonlocal sent
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n'
+            yield media.read_bytes()
+            for _ in range(200):  # up to 200 MB
+                sent += 1024 * 1024
+                yield os.urandom(1024 * 1024)
+            yield b"\r\n--b--\r\n"
+
+        response = httpx.post(
+            f"{server.url}/jobs",
+            content=body(),
+            timeout=60,
+            headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["detail"] == (
+            "the upload is larger than the limit of 8 MB (HIGHLIGHTS_MAX_UPLOAD_BYTES)"
+        )
+        assert sent < 40 * 1024 * 1024, f"the client sent {sent / 1e6:.0f} MB before the answer"
+        incoming = Path(env["HIGHLIGHTS_WORK_DIR"]) / "incoming"
+        assert not incoming.exists() or list(incoming.iterdir()) == []
+        assert httpx.get(f"{server.url}/jobs", headers=headers).json()["total"] == 0
