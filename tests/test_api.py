@@ -645,30 +645,51 @@ def test_info_reports_limits_and_defaults(client: TestClient, settings: Settings
 # -- the real runners ------------------------------------------------------------------
 
 
-def test_in_process_runner_runs_the_real_flow_and_records_its_failure(
-    settings: Settings, media: Path
-) -> None:
-    """A file that looks like an MP4 but is cut off: the real flow rejects it at ingest."""
-    truncated = media.read_bytes()[:4000]
+def _wait_until_finished(client: TestClient, runner: InProcessLauncher, job_id: str) -> dict:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}", headers=AUTH).json()
+        if job["status"] in ("completed", "failed") and not runner.is_active(job_id):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_in_process_runner_runs_real_flows_one_at_a_time(settings: Settings, media: Path) -> None:
+    """Three uploads to a one-job-at-a-time runner: a real 2-s recording (the whole
+    pipeline runs), a cut-off MP4 (the flow rejects it at ingest, after the first job), and
+    one deleted while it waits (it never runs)."""
     runner = InProcessLauncher(settings, max_parallel=1)
     with TestClient(create_app(settings, launcher=runner)) as client:
-        response = client.post(
-            "/jobs", headers=AUTH, files={"file": ("cut.mp4", truncated, "video/mp4")}
-        )
-        assert response.status_code == 202, response.text
-        job_id = response.json()["job_id"]
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            job = client.get(f"/jobs/{job_id}", headers=AUTH).json()
-            if job["status"] in ("completed", "failed") and not runner.is_active(job_id):
-                break
-            time.sleep(0.5)
-        assert job["status"] == "failed", job
-        assert job["error_message"].startswith("uploading: cut.mp4"), job["error_message"]
-        assert "truncated or corrupt" in job["error_message"]
-        timeline = client.get(f"/jobs/{job_id}/timeline", headers=AUTH).json()["items"]
+
+        def submit(name: str, data: bytes) -> str:
+            response = client.post("/jobs", headers=AUTH, files={"file": (name, data, "video/mp4")})
+            assert response.status_code == 202, response.text
+            return response.json()["job_id"]
+
+        whole = submit("tone.mp4", media.read_bytes())
+        cut = submit("cut.mp4", media.read_bytes()[:4000])
+        withdrawn = submit("later.mp4", media.read_bytes())
+        assert runner.is_active(cut) and runner.is_active(withdrawn)
+        busy = client.delete(f"/jobs/{whole}", headers=AUTH)
+        assert busy.status_code == 409 and "running in this server" in busy.json()["detail"]
+        assert client.delete(f"/jobs/{withdrawn}", headers=AUTH).status_code == 204
+        assert not runner.is_active(withdrawn)
+
+        first = _wait_until_finished(client, runner, whole)
+        assert first["status"] == "completed", first
+        assert first["progress_percent"] == 100.0 and abs(first["video_duration"] - 2.0) < 0.2
+        second = _wait_until_finished(client, runner, cut)
+        assert second["status"] == "failed", second
+        assert second["error_message"].startswith("uploading: cut.mp4"), second["error_message"]
+        assert "truncated or corrupt" in second["error_message"]
+        timeline = client.get(f"/jobs/{cut}/timeline", headers=AUTH).json()["items"]
         assert ("uploading", "failed") in [(t["stage"], t["status"]) for t in timeline]
-        assert job["flow_run_id"]  # the flow recorded its Prefect run id
+        assert second["flow_run_id"] and second["flow_run_id"] != first["flow_run_id"]
+        # One at a time: the second job's flow began only after the first had finished.
+        assert timeline[0]["created_at"] >= first["completed_at"]
+        assert client.get(f"/jobs/{withdrawn}", headers=AUTH).status_code == 404
+        assert row_counts(settings, withdrawn)["processing_logs"] == 0
 
 
 def test_in_process_runner_refuses_settings_the_flow_would_not_see(
