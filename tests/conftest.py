@@ -133,3 +133,20 @@ def storage(
         monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
         monkeypatch.delenv("HIGHLIGHTS_S3_ENDPOINT_URL", raising=False)
     return open_storage(load_settings())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Detach Prefect's console handlers before pytest closes its captured streams.
+
+    Prefect stops its ephemeral API server from an atexit hook and logs that it did; by
+    then the stream its handler holds is closed, which prints a spurious logging error.
+    """
+    import logging
+
+    for name in ("prefect", *logging.root.manager.loggerDict):
+        if not name.startswith("prefect"):
+            continue
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if type(handler).__name__ == "PrefectConsoleHandler":
+                logger.removeHandler(handler)
