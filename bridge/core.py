@@ -1,16 +1,19 @@
-"""From an S3 notification to at most one job per upload.
+"""From an S3 notification to exactly one job per upload.
 
 For each object event: keep only new objects under the configured bucket and prefix,
-skip the pipeline's own output, keep only audio/video, then hand it to Prefect unless
-this upload already has a job. Every event gets a `Decision` saying what happened and
-why, which the entry points log and return.
+skip the pipeline's own output, keep only audio/video. Then claim the upload's job: the
+job id is derived from bucket, key and ETag, and the bridge inserts the `queued` job row
+itself, so the database's unique job id makes any number of deliveries (from any
+number of bridge processes) one job. Only the delivery that created the row, or one
+that finds it still waiting for its run, sends the upload to Prefect.
+
+Every event gets a `Decision` saying what happened and why; entry points log and return it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -28,12 +31,12 @@ logger = logging.getLogger("bridge")
 
 # Folders the pipeline writes under its storage prefix; an upload there is our own output.
 OWN_FOLDERS = ("uploads/", "results/", "work/")
-RECENT_LIMIT = 10_000
 
 
 class Action(StrEnum):
-    TRIGGERED = "triggered"  # handed to Prefect: a job will be made
-    DUPLICATE = "duplicate"  # this upload already has (or is getting) its job
+    TRIGGERED = "triggered"  # a new job: created queued and handed to Prefect
+    RESENT = "resent"  # its job still waits for a run: handed to Prefect again (idempotent)
+    DUPLICATE = "duplicate"  # its job is already running or done: nothing to do
     IGNORED = "ignored"  # not an upload we process
 
 
@@ -49,27 +52,6 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "action": str(self.action)}
-
-
-class RecentUploads:
-    """Job ids this process handed on lately: a second delivery seconds later (before the
-    flow has made the job row) is answered here without asking Prefect again."""
-
-    def __init__(self, limit: int = RECENT_LIMIT) -> None:
-        self.limit = limit
-        self._ids: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, job_id: str) -> str | None:
-        with self._lock:
-            return self._ids.get(job_id)
-
-    def add(self, job_id: str, reference: str) -> None:
-        with self._lock:
-            self._ids[job_id] = reference
-            self._ids.move_to_end(job_id)
-            while len(self._ids) > self.limit:
-                self._ids.popitem(last=False)
 
 
 def _own_prefix(settings: Settings) -> tuple[str, str] | None:
@@ -99,7 +81,6 @@ class Bridge:
             )
         self.sink = sink
         self.probe = probe or S3Probe(self.settings.s3_endpoint_url)
-        self.recent = RecentUploads()
         self.own = _own_prefix(self.settings)
 
     def warm_up(self) -> None:
@@ -150,13 +131,32 @@ class Bridge:
             return MediaVerdict(False, f"{verdict.reason} (HIGHLIGHTS_BRIDGE_SNIFF is off)")
         return self.probe.judge(event.bucket, event.key)
 
-    def _existing_job(self, job_id: str) -> str | None:
+    def _claim_job(self, event: ObjectEvent, job_id: str) -> tuple[bool, str, str | None]:
+        """Create the upload's queued job unless it exists: (created, status, flow run id)."""
+        from sqlalchemy.exc import IntegrityError
+
         from db.engine import get_engine, session_scope
         from db.queries import get_job
+        from flows.jobs import create_job
 
-        with session_scope(get_engine(self.settings)) as session:
-            job = get_job(session, job_id)
-            return None if job is None else job.status
+        def existing() -> tuple[bool, str, str | None] | None:
+            with session_scope(get_engine(self.settings)) as session:
+                job = get_job(session, job_id)
+                return None if job is None else (False, job.status, job.celery_task_id)
+
+        found = existing()
+        if found:
+            return found
+        trigger = {"kind": "s3-event", "etag": event.etag, "size": event.size,
+                   "delivered_by": event.source, "s3_event_time": event.event_time}  # fmt: skip
+        try:
+            create_job(self.settings, event.url, job_id=job_id, extra_metadata={"trigger": trigger})
+        except IntegrityError:  # another delivery created it a moment ago
+            found = existing()
+            if found:
+                return found
+            raise
+        return True, "queued", None
 
     # -- one event ---------------------------------------------------------------------
 
@@ -178,17 +178,9 @@ class Bridge:
         if job_id in seen:
             return decision(Action.DUPLICATE, "repeated in the same notification", job_id=job_id)
         seen.add(job_id)
-        status = self._existing_job(job_id)
-        if status is not None:
+        created, status, flow_run_id = self._claim_job(event, job_id)
+        if not created and (status != "queued" or flow_run_id):
             return decision(Action.DUPLICATE, f"job already exists ({status})", job_id=job_id)
-        earlier = self.recent.get(job_id)
-        if earlier is not None:
-            return decision(
-                Action.DUPLICATE,
-                "already handed to Prefect by this bridge",
-                job_id=job_id,
-                reference=earlier,
-            )
         upload = Upload(
             bucket=event.bucket,
             key=event.key,
@@ -199,11 +191,14 @@ class Bridge:
             event_time=event.event_time,
             source=event.source,
         )
-        reference = self.sink.submit(upload)  # DeliveryError propagates: retry the message
-        self.recent.add(job_id, reference)
+        # A DeliveryError propagates: the job stays queued and the redelivery sends it again.
+        reference = self.sink.submit(upload)
+        if created:
+            reason = f"{verdict.reason}; job created, sent to Prefect ({self.config.mode})"
+            return decision(Action.TRIGGERED, reason, job_id=job_id, reference=reference)
         return decision(
-            Action.TRIGGERED,
-            f"{verdict.reason}; sent to Prefect ({self.config.mode})",
+            Action.RESENT,
+            "job still waits for its run; sent to Prefect again (same event id / run key)",
             job_id=job_id,
             reference=reference,
         )

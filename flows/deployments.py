@@ -2,8 +2,9 @@
 
 `reprocess-lectures` (every 30 minutes) gives jobs that failed for a transient reason
 (a storage or API outage, a crashed worker) another run from the first unfinished stage,
-at most `max_attempts` times per job, waiting longer after each attempt. On request it
-also re-runs completed jobs made by an older pipeline version or other models.
+at most `max_attempts` times per job, waiting longer after each attempt; it also starts
+jobs the S3 bridge queued whose run never began. On request it re-runs completed jobs
+made by an older pipeline version or other models.
 
 `cleanup-old-jobs` (daily) deletes completed and failed jobs past an age, with their
 stored files.
@@ -43,7 +44,7 @@ class Candidate:
     """A job the reprocess flow will run again, and why."""
 
     job_id: str
-    reason: str  # "transient_failure", "stale_run" or "outdated"
+    reason: str  # "transient_failure", "lost_trigger", "stale_run" or "outdated"
     detail: str
     attempt: int  # the reprocess attempt this run is (1 = first)
 
@@ -114,6 +115,7 @@ def find_candidates(
     stale_after_minutes: float,
     include_outdated: bool,
     limit: int,
+    queued_after_minutes: float = 30.0,
     now: datetime | None = None,
 ) -> tuple[list[Candidate], list[str]]:
     """Jobs to run again, oldest first, and notes on jobs passed over (for the run log)."""
@@ -145,6 +147,26 @@ def find_candidates(
                 notes.append(f"{job.job_id}: next attempt after {failed_at + wait:%H:%M:%S} UTC")
                 continue
             chosen.append(Candidate(job.job_id, "transient_failure", message, attempts + 1))
+
+        # Jobs the S3 bridge created whose run never started (the event or the run was lost).
+        waiting_before = now - timedelta(minutes=queued_after_minutes)
+        waiting = session.scalars(
+            select(Job)
+            .where(Job.status == "queued", Job.celery_task_id.is_(None),
+                   Job.created_at < waiting_before)
+            .order_by(Job.created_at)
+        ).all()  # fmt: skip
+        for job in waiting:
+            metadata = dict(job.metadata_ or {})
+            if (metadata.get("trigger") or {}).get("kind") != "s3-event":
+                continue  # the API's own queue may hold it on purpose
+            attempts = int(metadata.get("reprocess_attempts", 0))
+            if attempts >= max_attempts:
+                notes.append(f"{job.job_id}: never started, gave up after {attempts} attempts")
+                continue
+            chosen.append(Candidate(job.job_id, "lost_trigger",
+                                    f"queued since {_aware(job.created_at):%Y-%m-%d %H:%M} UTC "
+                                    "without a flow run", attempts + 1))  # fmt: skip
 
         stale_before = now - timedelta(minutes=stale_after_minutes)
         running = session.scalars(
@@ -256,6 +278,7 @@ def reprocess_lectures(
     max_attempts: int = 3,
     retry_after_minutes: float = 5.0,
     stale_after_minutes: float = 120.0,
+    queued_after_minutes: float = 30.0,
     include_outdated: bool = False,
     limit: int = 20,
     inline: bool = False,
@@ -268,6 +291,8 @@ def reprocess_lectures(
         retry_after_minutes: Wait after a failure before the first attempt; doubles after each.
         stale_after_minutes: A job `running` this long without progress whose flow run has
             ended (crashed worker) counts as a transient failure.
+        queued_after_minutes: A job the S3 bridge created that is still queued without a
+            flow run after this long (its event or run was lost) is started.
         include_outdated: Also re-run completed jobs made by an older pipeline version or
             another transcriber/analyzer than the current settings.
         limit: At most this many jobs per run.
@@ -284,6 +309,7 @@ def reprocess_lectures(
         stale_after_minutes=stale_after_minutes,
         include_outdated=include_outdated,
         limit=limit,
+        queued_after_minutes=queued_after_minutes,
     )
     for note in notes:
         logger.info(note)

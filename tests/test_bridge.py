@@ -7,6 +7,7 @@ speaks the `/api/events` endpoint (and records what it got), the webhook over HT
 
 from __future__ import annotations
 
+import contextvars
 import json
 import shutil
 import threading
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from prefect.events import Event
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+from sqlalchemy import func, select, update
 
 import bridge.core
 from bridge import lambda_handler
@@ -32,8 +34,8 @@ from bridge.records import NotificationError, ObjectEvent, parse_notification
 from bridge.sinks import DeliveryError, EventSink
 from bridge.sqs import poll_once, sqs_client
 from bridge.webhook import make_server
-from db.engine import dispose_engines
-from flows.jobs import create_job
+from db.engine import dispose_engines, get_engine, session_scope
+from db.models import Job
 from highlights.ffmpeg import run_ffmpeg
 from highlights.settings import load_settings
 from highlights.storage import check_job_id
@@ -383,33 +385,85 @@ def test_an_upload_becomes_one_prefect_event(
     [parsed] = parse_notification(body)
     assert event.id == event_id_for(parsed) and decision.job_id == job_id_for(parsed)
 
-    # At-least-once delivery: the same notification again (and inside one message twice).
+    # The bridge made the job (queued until its flow run starts), with the upload's source.
+    settings = load_settings()
+    with session_scope(get_engine(settings)) as session:
+        job = session.scalars(select(Job).where(Job.job_id == decision.job_id)).one()
+        assert job.status == "queued" and job.filename == "Intro à la physique.mp4"
+        assert job.metadata_["source"] == f"s3://{s3_server.bucket}/{key}"
+        assert job.metadata_["trigger"]["etag"] == "e1"
+
+    # At-least-once delivery, before the run started: sent again with the same event id
+    # (Prefect drops the repeat); twice in one message counts once.
     again = handle_notification(json.dumps({"Records": body["Records"] * 2}), bridge=bridge_)
-    assert [d.action for d in again] == [Action.DUPLICATE, Action.DUPLICATE]
-    assert len(prefect_api.events) == 1
+    assert [d.action for d in again] == [Action.RESENT, Action.DUPLICATE]
+    assert [e["id"] for e in prefect_api.events] == [decision.reference] * 2
+    # Once the flow run has the job, a delivery changes nothing.
+    start_run(decision.job_id)
+    [late] = handle_notification(body, bridge=bridge_)
+    assert late.action is Action.DUPLICATE and late.reason == "job already exists (running)"
+    assert len(prefect_api.events) == 2
+    assert job_count() == 1
 
     # A new upload to the same key (new ETag) is a new job.
     [replaced] = handle_notification(s3_event(s3_server.bucket, quote_plus(key, safe="/"),
                                               etag="e2"), bridge=bridge_)  # fmt: skip
     assert replaced.action is Action.TRIGGERED and replaced.job_id != decision.job_id
-    assert len(prefect_api.events) == 2
+    assert len(prefect_api.events) == 3 and job_count() == 2
 
 
-def test_an_existing_job_makes_a_redelivery_a_duplicate_after_a_restart(
+def start_run(job_id: str) -> None:
+    """What the flow does first: the job is running and knows its flow run."""
+    with session_scope(get_engine(load_settings())) as session:
+        session.execute(update(Job).where(Job.job_id == job_id).values(
+            status="running", celery_task_id=str(uuid.uuid4())))  # fmt: skip
+
+
+def job_count() -> int:
+    with session_scope(get_engine(load_settings())) as session:
+        return int(session.scalar(select(func.count()).select_from(Job)) or 0)
+
+
+def test_a_restarted_bridge_finds_the_job_in_the_database(
     prefect_api: FakePrefect, s3_server: S3Server, upload_prefix: str
 ) -> None:
     key = f"{upload_prefix}lecture.mov"
     body = s3_event(s3_server.bucket, key, etag="e1")
-    job_id = job_id_for(parse_notification(body)[0])
-    # What the flow does with the job id the event carried.
-    create_job(load_settings(), f"s3://{s3_server.bucket}/{key}", job_id=job_id)
+    [first] = handle_notification(body, bridge=make_bridge(s3_server, upload_prefix))
+    assert first.action is Action.TRIGGERED
+    start_run(first.job_id)
 
-    fresh = make_bridge(s3_server, upload_prefix)  # no memory of earlier deliveries
+    fresh = make_bridge(s3_server, upload_prefix)  # another process: no shared memory
     [decision] = handle_notification(body, bridge=fresh)
-    assert decision.action is Action.DUPLICATE
-    assert decision.reason == "job already exists (queued)"
-    assert decision.job_id == job_id
-    assert prefect_api.events == []
+    assert decision.action is Action.DUPLICATE and decision.job_id == first.job_id
+    assert len(prefect_api.events) == 1
+
+
+def test_concurrent_deliveries_make_one_job(
+    prefect_api: FakePrefect, s3_server: S3Server, upload_prefix: str
+) -> None:
+    body = json.dumps(s3_event(s3_server.bucket, f"{upload_prefix}busy.mp4", etag="e9"))
+    bridges = [make_bridge(s3_server, upload_prefix) for _ in range(4)]
+    start = threading.Barrier(len(bridges))
+    results: list[Any] = []
+
+    def deliver(b: Bridge) -> None:
+        start.wait()
+        results.extend(handle_notification(body, bridge=b))
+
+    # Each thread runs in a copy of this context, which holds the Prefect settings.
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(deliver, b))
+               for b in bridges]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    actions = sorted(str(d.action) for d in results)
+    assert len(actions) == 4 and actions.count("triggered") == 1
+    assert set(actions) <= {"triggered", "resent", "duplicate"}
+    assert job_count() == 1
+    [triggered] = [d for d in results if d.action is Action.TRIGGERED]
+    assert {e["id"] for e in prefect_api.events} == {triggered.reference}
 
 
 @pytest.mark.parametrize(
@@ -493,7 +547,7 @@ def test_minio_content_type_is_used_without_asking_the_store(
     assert prefect_api.events[0]["payload"]["delivered_by"] == "minio"
 
 
-def test_prefect_refusing_the_event_raises_and_a_redelivery_retries(
+def test_prefect_refusing_the_event_raises_and_a_redelivery_sends_it(
     prefect_api: FakePrefect, s3_server: S3Server, upload_prefix: str
 ) -> None:
     bridge_ = make_bridge(s3_server, upload_prefix)
@@ -501,9 +555,10 @@ def test_prefect_refusing_the_event_raises_and_a_redelivery_retries(
     prefect_api.fail_next = 1
     with pytest.raises(DeliveryError, match="did not accept the event"):
         handle_notification(body, bridge=bridge_)
-    [decision] = handle_notification(body, bridge=bridge_)  # not remembered as sent
-    assert decision.action is Action.TRIGGERED
-    assert len(prefect_api.events) == 1
+    assert job_count() == 1  # the job waits, queued, for the event that starts it
+    [decision] = handle_notification(body, bridge=bridge_)
+    assert decision.action is Action.RESENT
+    assert len(prefect_api.events) == 1 and job_count() == 1
 
 
 def test_event_sink_needs_a_prefect_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -543,8 +598,8 @@ def test_webhook_speaks_http_to_minio(
     [decision] = response.json()["decisions"]
     assert decision["action"] == "triggered" and decision["key"] == key
     again = httpx.post(f"{webhook}/minio", content=body, headers=auth, timeout=30)
-    assert again.json()["decisions"][0]["action"] == "duplicate"
-    assert len(prefect_api.events) == 1
+    assert again.json()["decisions"][0]["action"] == "resent"  # its run has not started
+    assert len({e["id"] for e in prefect_api.events}) == 1
 
     assert httpx.post(f"{webhook}/minio", content=body, timeout=30).status_code == 401
     wrong = {**auth, "Authorization": "Bearer nope"}
@@ -606,7 +661,15 @@ def test_lambda_handler_reports_only_failed_sqs_records(
     assert response["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
     assert [d["key"] for d in response["decisions"]] == [f"{upload_prefix}b.mp4"]
 
+    # SQS delivers m-1 again: its job was made, the event is sent now.
+    retry = lambda_handler.handler({"Records": batch["Records"][:1]}, None)
+    assert retry["batchItemFailures"] == []
+    assert [d["action"] for d in retry["decisions"]] == ["resent"]
+
     # S3 invoking the function directly: the event itself.
-    direct = lambda_handler.handler(first, None)
+    third = s3_event(s3_server.bucket, f"{upload_prefix}c.mp4")
+    direct = lambda_handler.handler(third, None)
     assert [d["action"] for d in direct["decisions"]] == ["triggered"]
-    assert len(prefect_api.events) == 2
+    assert [e["payload"]["key"].rsplit("/", 1)[1] for e in prefect_api.events] == [
+        "b.mp4", "a.mp4", "c.mp4"]  # fmt: skip
+    assert job_count() == 3
