@@ -33,7 +33,7 @@ from sqlalchemy import func, select, update
 
 from bridge.identity import event_id_for, job_id_for
 from bridge.records import parse_notification
-from bridge.sinks import EventSink, Upload, build_event
+from bridge.sinks import DeploymentSink, EventSink, Upload, build_event
 from bridge.sqs import sqs_client
 from db.engine import dispose_engines, get_engine, session_scope
 from db.models import Clip, Job, ProcessingLog
@@ -463,7 +463,7 @@ def stack(pg_server: PostgresServer, s3_server: S3Server,
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
             patch.delenv(name, raising=False)
         try:
-            local.start(["prefect-server", "register", "worker", "bridge"])
+            local.start(APP_SERVICES)
             yield Stack(local, s3_server, prefix, env)
         finally:
             local.stop()
@@ -495,6 +495,14 @@ def test_deploy_registers_the_trigger_and_the_schedules(stack: Stack) -> None:
         "prefect.resource.id": f"s3://{stack.s3.bucket}/{stack.upload_prefix}*"}  # fmt: skip
     [action] = automation.actions
     assert isinstance(action, RunDeployment) and action.deployment_id == process.id
+
+    # The API of the stack answers, and starts its jobs on the worker pool.
+    api = f"http://127.0.0.1:{stack.local.ports.api_port}"
+    assert httpx.get(f"{api}/health", timeout=30).status_code == 200
+    token = read_env_file(STACK_ENV)["HIGHLIGHTS_API_TOKEN"]
+    info = httpx.get(f"{api}/info", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert info.status_code == 200, info.text
+    assert (info.json()["runner"], info.json()["storage"]) == ("prefect", "s3")
 
 
 @pytest.mark.slow
@@ -566,6 +574,30 @@ def test_an_uploaded_lecture_is_processed_once(stack: Stack) -> None:
     # One upload, one job, one run: the duplicates made nothing.
     assert sources.count(f"s3://{stack.s3.bucket}/{key}") == 1
     assert len(stack.flow_runs("process-lecture/process-lecture")) == 1
+
+    # The bridge's `deployment` mode: run_deployment keyed by the job id, so asking twice
+    # gives the same run; that run finds the job done and does no work.
+    upload = Upload(bucket=parsed.bucket, key=parsed.key, etag=parsed.etag, size=parsed.size,
+                    job_id=job_id, event_id=event_id_for(parsed), event_time=None, source="test")  # fmt: skip
+    sink = DeploymentSink("process-lecture/process-lecture")
+    first, second = sink.submit(upload), sink.submit(upload)
+    assert first == second
+
+    def direct_run() -> Any:
+        with stack.client() as client:
+            run = client.read_flow_run(uuid.UUID(first))
+        return run if run.state and run.state.is_final() else None
+
+    run = _wait_for(direct_run, 240, what="the deployment-mode run to finish")
+    assert run.state.is_completed() and run.parameters == upload.parameters()
+    assert len(stack.flow_runs("process-lecture/process-lecture")) == 2
+    assert [s for s in _sources() if s == f"s3://{stack.s3.bucket}/{key}"] == [
+        f"s3://{stack.s3.bucket}/{key}"]  # fmt: skip
+
+
+def _sources() -> list[str | None]:
+    with session_scope(get_engine(load_settings())) as session:
+        return [j.metadata_.get("source") for j in session.scalars(select(Job)).all()]
 
 
 def _jobs_with_source(source: str) -> list[Job]:
