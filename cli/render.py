@@ -116,6 +116,9 @@ def job_result(settings: Settings, job_id: str) -> dict[str, Any]:
         counts = {"transcripts": len(job.transcripts), "silence_regions": len(job.silence_regions),
                   "content_segments": len(job.content_segments), "clips": len(clips),
                   "processing_logs": len(job.logs), "layout_analysis": int(job.layout is not None)}
+        # What stages noticed and worked around (no audio, a fallback analyzer...).
+        result["notes"] = [f"{g.stage}: {note}" for g in job.logs if g.status == "completed"
+                           for note in (g.metadata_ or {}).get("notes", []) or []]
     result["row_counts"] = counts
     chapters_key = f"results/{job_id}/chapters.txt"
     result["chapters"] = (storage.read_bytes(chapters_key).decode("utf-8")
@@ -150,6 +153,8 @@ def print_result(console: Console, result: dict[str, Any]) -> None:
         console.print(f"See the timeline: highlights timeline {result['job_id']}")
         return
     print_clips(console, result["clips"], title=f"Highlights of {result['filename']}")
+    for note in result.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
     if result.get("chapters"):
         console.print("[bold]Chapters[/]")
         console.print(result["chapters"].rstrip())

@@ -5,12 +5,22 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
+# System packages the tests drive for real: PostgreSQL's server binaries (the tests start
+# a throwaway server), Chromium (the results-page browser test) and espeak-ng (the
+# lecture generator's own test). Installed from Debian when missing and we are root.
+missing=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "==> installing the PostgreSQL server binaries (tests start their own server)" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        echo "==> installing ${missing[*]} from Debian" >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
     else
-        echo "warning: PostgreSQL server binaries not found; the PostgreSQL half of the tests will be skipped" >&2
+        echo "warning: not installed: ${missing[*]}; the tests that need them will be skipped" >&2
     fi
 fi
 exec uv run --no-sync pytest "$@"

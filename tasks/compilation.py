@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.engine import session_scope
-from db.models import Clip, LayoutAnalysis, new_id
+from db.models import Clip, Job, LayoutAnalysis, new_id
 from db.queries import replace_stage_rows
 from highlights.chapters import build_chapters, format_chapters
 from highlights.render import RenderOptions, render_clips
@@ -35,13 +35,25 @@ def load_layout(ctx: StageContext) -> LayoutResult | None:
                             row.sample_frame_time)
 
 
+def _has_video(ctx: StageContext) -> bool:
+    with session_scope(ctx.engine) as session:
+        job = session.scalars(select(Job).where(Job.job_id == ctx.job_id)).one()
+        return bool((job.video_metadata or {}).get("has_video", True))
+
+
 def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, Any],
         progress: Callable[[float], None] | None = None) -> StageResult:
     stored = ctx.get_json(ctx.work_key(CLIP_PLAN_JSON))
     plan_fields = set(ClipPlan.__dataclass_fields__)
     plans = [ClipPlan(**{k: v for k, v in p.items() if k in plan_fields}) for p in stored["plans"]]
+    notes: list[str] = []
+    if plans and not _has_video(ctx):
+        # An audio-only lecture still gets its transcript, topics and chapters; there is
+        # no picture to cut clips from, so none are made rather than failing the job.
+        notes.append(f"no video stream: {len(plans)} planned clip(s) not rendered")
+        plans, stored["plans"] = [], []
     segment_ids = [p.get("segment_id") for p in stored["plans"]]
-    source = ctx.fetch(source_key, "source" + Path(source_key).suffix)
+    source = ctx.fetch(source_key, "source" + Path(source_key).suffix) if plans else Path(source_key)
     render_options = RenderOptions(format=options.get("format", ctx.settings.clip_format),
                                    burn_captions=bool(options.get("burn_captions", False)))
     out_dir = ctx.scratch("clips")
@@ -96,5 +108,5 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
         agent_name=AGENT, rows=len(rows),
         metadata={"format": render_options.format, "burn_captions": render_options.burn_captions,
                   "clips": [{"clip_id": r.clip_id, "file_size": r.metadata_.get("file_size")} for r in rows],
-                  "chapters": chapters_note or "stored"},
+                  "chapters": chapters_note or "stored", "notes": notes},
     )

@@ -8,6 +8,7 @@ logged from the retry condition (Prefect calls no failure hook for it), so each
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,17 +21,36 @@ from tasks.errors import is_transient, one_line
 
 _started_at: dict[str, float] = {}
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+# How long a log write waits for a database that went away (a restart, a failover)
+# before giving up: a lost `completed` row makes a retry redo the stage, a lost
+# `failed` row leaves the audit trail without its cause.
+LOG_WRITE_PATIENCE_SECONDS = 20.0
 
 
 def write_log(settings: Settings, job_id: str, stage: str, status: str, *,
               agent_name: str | None = None, duration: float | None = None,
               error: str | None = None, metadata: dict[str, Any] | None = None) -> None:
-    with session_scope(get_engine(settings)) as session:
-        session.add(ProcessingLog(
-            job_id=job_id, stage=stage, status=status, agent_name=agent_name,
-            duration_seconds=None if duration is None else round(duration, 3),
-            error_message=error, metadata_=metadata or {},
-        ))
+    deadline = time.monotonic() + LOG_WRITE_PATIENCE_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            with session_scope(get_engine(settings)) as session:
+                session.add(ProcessingLog(
+                    job_id=job_id, stage=stage, status=status, agent_name=agent_name,
+                    duration_seconds=None if duration is None else round(duration, 3),
+                    error_message=error, metadata_=metadata or {},
+                ))
+            return
+        except Exception as exc:
+            if not is_transient(exc) or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("job %s: %s log for %s not written yet (%s); retrying in %.1f s",
+                           job_id, status, stage, one_line(exc, 200), pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 4.0)
 
 
 def _elapsed(task_run_id: Any) -> float | None:
@@ -90,8 +110,15 @@ class StageHooks:
         retry = exc is not None and is_transient(exc)
         attempts_left = task_run.run_count <= (task.retries or 0)
         if retry and attempts_left:
-            write_log(self.settings, self.job_id, self.stage, "failed", agent_name=self.agent_name,
-                      duration=_elapsed(task_run.id), error=one_line(exc),
-                      metadata={"attempt": task_run.run_count, "final": False,
-                                "will_retry": True, "error_type": type(exc).__name__})
+            try:
+                write_log(self.settings, self.job_id, self.stage, "failed",
+                          agent_name=self.agent_name, duration=_elapsed(task_run.id),
+                          error=one_line(exc),
+                          metadata={"attempt": task_run.run_count, "final": False,
+                                    "will_retry": True, "error_type": type(exc).__name__})
+            except Exception as log_exc:
+                # The retry must not hang on the audit trail: Prefect reads an exception
+                # here as "do not retry", and a database outage is exactly when to retry.
+                logger.warning("job %s: retry of %s not logged: %s", self.job_id, self.stage,
+                               one_line(log_exc, 200))
         return retry
