@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.core import handle_notification
+from bridge.core import default_bridge, handle_notification
 from bridge.records import NotificationError
 
 logger = logging.getLogger("bridge.lambda")
@@ -34,7 +34,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         failures: list[dict[str, str]] = []
         for record in event["Records"]:
             try:
-                decisions.extend(d.to_dict() for d in handle_notification(record.get("body", "")))
+                body = record.get("body", "")
+                decisions.extend(d.to_dict() for d in default_bridge().handle(body, source="sqs"))
             except NotificationError as exc:  # retrying cannot help; drop it, loudly
                 logger.error(
                     "message %s is not an S3 notification: %s", record.get("messageId"), exc

@@ -9,7 +9,6 @@ event in a background worker and only logs a failure.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -50,9 +49,10 @@ class Sink(Protocol):
 
 
 def _require_api_url() -> str:
+    """The server's address; without one Prefect would start a throwaway local server."""
     from prefect.settings import PREFECT_API_URL
 
-    url = PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL", "")
+    url = PREFECT_API_URL.value()
     if not url:
         raise DeliveryError(
             "PREFECT_API_URL is not set: point it at the Prefect server, "

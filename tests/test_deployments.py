@@ -633,9 +633,20 @@ def test_reprocess_completes_a_job_that_failed_while_storage_was_down(
             .order_by(ProcessingLog.id.desc())).first()  # fmt: skip
     assert final.metadata_["final"] is True and final.metadata_["transient"] is True
 
+    # A reprocess run while the store is still down: the attempt fails again and counts.
+    monkeypatch.setenv("HIGHLIGHTS_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    inline = reprocess_lectures(retry_after_minutes=0, inline=True)
+    monkeypatch.setenv("HIGHLIGHTS_S3_ENDPOINT_URL", stack.s3.endpoint_url)
+    [outcome] = [o for o in inline["jobs"] if o["job_id"] == job.job_id]
+    assert (outcome["result"], outcome["attempt"]) == ("failed", 1)
+    assert outcome["error"].startswith("uploading: cannot download")
+    [job] = _jobs_with_source(source)
+    assert job.status == "failed" and job.metadata_["reprocess_attempts"] == 1
+
     result = reprocess_lectures(retry_after_minutes=0)
     [outcome] = [o for o in result["jobs"] if o["job_id"] == job.job_id]
     assert outcome["reason"] == "transient_failure" and outcome["result"] == "submitted"
+    assert outcome["attempt"] == 2
     assert outcome["parameters"] == {"job_id": job.job_id, "resume": True}
 
     def finished() -> Any:
@@ -647,7 +658,8 @@ def test_reprocess_completes_a_job_that_failed_while_storage_was_down(
     assert run.state.is_completed(), f"{run.state.message}\n{stack.logs('worker')}"
     [job] = _jobs_with_source(source)
     assert job.status == "completed" and job.error_message is None
-    assert job.metadata_["reprocess_attempts"] == 1
+    assert job.metadata_["reprocess_attempts"] == 2
+    assert [h["reason"] for h in job.metadata_["reprocess_history"]] == ["transient_failure"] * 2
     with session_scope(get_engine(load_settings())) as session:
         uploading = session.scalars(select(ProcessingLog.status).where(
             ProcessingLog.job_id == job.job_id, ProcessingLog.stage == "uploading")
