@@ -40,6 +40,9 @@ class Cue:
 # -- building cues ------------------------------------------------------------------------
 
 
+ORPHAN_CHARS = 14  # a sentence tail this short is not left alone in a cue
+
+
 def segment_words(segment: TranscriptSegment) -> list[Word]:
     """The segment's words, or its text spread over its time by length when it has none."""
     if segment.words:
@@ -119,6 +122,7 @@ def _cues_from_words(
         current.append(word)
     if current:
         groups.append(current)
+    _rebalance_tails(groups, max_chars, max_lines)
     cues = []
     for group in groups:
         lines = _layout([w.text.strip() for w in group], max_chars, max_lines)
@@ -126,6 +130,32 @@ def _cues_from_words(
         start, end = float(group[0].start), float(group[-1].end)
         cues.append(Cue(start, max(end, start), text))
     return cues
+
+
+def _chars(words: Sequence[Word]) -> int:
+    return sum(len(w.text.strip()) + 1 for w in words)
+
+
+def _rebalance_tails(groups: list[list[Word]], max_chars: int, max_lines: int) -> None:
+    """Give a sentence's orphaned last word or two some company from the cue before.
+
+    A full cue followed by a flash of "it." is hard to read; moving words back until the
+    two cues are about even keeps both on screen long enough and reads as two phrases.
+    """
+    for i in range(1, len(groups)):
+        before, tail = groups[i - 1], groups[i]
+        if before[-1].text.strip().endswith(_SENTENCE_END):
+            continue
+        if len(tail) > 2 or _chars(tail) > ORPHAN_CHARS:
+            continue
+        while len(before) > 1:
+            moved = [before[-1], *tail]
+            if _chars(moved) > _chars(before[:-1]):
+                break
+            if _layout([w.text.strip() for w in moved], max_chars, max_lines) is None:
+                break
+            before, tail = before[:-1], moved
+        groups[i - 1], groups[i] = before, tail
 
 
 def _tidy(cues: list[Cue]) -> list[Cue]:

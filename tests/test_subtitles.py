@@ -159,3 +159,20 @@ def test_span_without_speech_has_no_cues_and_empty_span_is_refused():
     assert cues_for_span(transcript, 48.0, 54.0) == []
     with pytest.raises(ValueError, match="empty span"):
         cues_for_span(transcript, 10.0, 10.0)
+
+
+def test_a_sentence_tail_is_not_left_alone_in_a_cue() -> None:
+    from highlights.subtitles import MAX_CUE_SECONDS, build_cues
+    from highlights.types import TranscriptSegment, Word
+
+    # A slow speaker: the cue fills its time limit one word before the sentence ends,
+    # which would leave "it." flashing alone.
+    text = "Newton's first law says an object keeps its velocity unless a force acts on it."
+    tokens = text.split()
+    step = (MAX_CUE_SECONDS + 0.2) / (len(tokens) - 1)
+    words = [Word(i * step, i * step + step - 0.05, token) for i, token in enumerate(tokens)]
+    cues = build_cues([TranscriptSegment(0.0, words[-1].end, text, 0.9, words)])
+    assert len(cues) == 2
+    assert all(len(c.text.split()) >= 3 for c in cues), cues
+    assert all(c.end - c.start <= MAX_CUE_SECONDS for c in cues)
+    assert " ".join(c.text.replace("\n", " ") for c in cues) == text
