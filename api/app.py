@@ -77,8 +77,8 @@ def create_app(
     """The app for these settings (default: from the environment).
 
     Raises ApiConfigError when there is no API token and auth is not explicitly disabled.
-    `launcher` replaces the runner chosen from the environment (`runner`: auto, in-process
-    or prefect); in-process runs at most `max_parallel_jobs` jobs at once.
+    `launcher` replaces the runner chosen from the environment (`runner`: auto, local or
+    prefect); the local runner runs at most `max_parallel_jobs` jobs at once.
     """
     settings = settings or load_settings()
     auth = Auth.from_settings(settings)

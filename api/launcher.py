@@ -1,18 +1,24 @@
-"""Start a job's flow: in a thread of this server, or as a run of the Prefect deployment.
+"""Start a job's flow: as a run of the Prefect deployment, or in a child process here.
 
 - `PrefectLauncher` (when a Prefect server is configured, PREFECT_API_URL): creates a
   flow run of the `process-lecture/process-lecture` deployment and returns at once; a
   worker of the deployment's pool runs it.
-- `InProcessLauncher` (the embedded default): runs `process_lecture` in a small thread
-  pool, so at most `max_parallel` jobs use the machine at once and the rest wait queued.
+- `LocalLauncher` (the embedded default): runs `process_lecture` in a child process of
+  this server, at most `max_parallel` at once; the others wait queued.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
 import threading
+import time
 from abc import ABC, abstractmethod
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 from sqlalchemy import update
@@ -25,24 +31,34 @@ from highlights.settings import Settings, load_settings
 log = logging.getLogger("highlights.api")
 
 DEPLOYMENT_NAME = "process-lecture/process-lecture"
-RunnerKind = Literal["in-process", "prefect"]
+RunnerKind = Literal["local", "prefect"]
 
 
 class LaunchError(RuntimeError):
     """The job could not be handed to a runner; the message says which service failed."""
 
 
-def mark_not_started(settings: Settings, job_id: str, message: str) -> None:
-    """A job that never reached its flow: failed, with the reason, so it can be retried."""
+INTERRUPTED = "interrupted: the API server stopped; retry the job to resume it"
+
+
+def mark_not_started(
+    settings: Settings,
+    job_id: str,
+    message: str,
+    progress_message: str = "Could not start",
+    statuses: tuple[str, ...] = ("queued", "running"),
+) -> None:
+    """A job its runner could not take to the end: failed, with the reason, so it can be
+    retried (only a job still in one of `statuses`: one that ended keeps its outcome)."""
     with session_scope(get_engine(settings)) as session:
         session.execute(
             update(Job)
-            .where(Job.job_id == job_id, Job.status.in_(("queued", "running")))
+            .where(Job.job_id == job_id, Job.status.in_(statuses))
             .values(
                 status="failed",
                 error_message=message[:2000],
                 eta_seconds=None,
-                progress_message="Could not start",
+                progress_message=progress_message,
                 completed_at=utcnow(),
             )
         )
@@ -72,71 +88,153 @@ class JobLauncher(ABC):
         return None
 
 
-class InProcessLauncher(JobLauncher):
-    kind: RunnerKind = "in-process"
+class LocalLauncher(JobLauncher):
+    """Runs each job in a child process of this server, at most `max_parallel` at once;
+    the others wait in submission order.
 
-    def __init__(self, settings: Settings, max_parallel: int = 1) -> None:
+    A child (`python -m api.job_process`) gets its own process group, so stopping it also
+    stops what it started (ffmpeg, Prefect's temporary server). When the server stops, its
+    jobs are stopped within `stop_grace_seconds` and marked failed as interrupted, so that
+    `POST /jobs/{id}/retry` resumes them from their last completed stage. A child that
+    dies (killed, out of memory) fails its job with that reason instead of leaving it
+    `running` forever.
+    """
+
+    kind: RunnerKind = "local"
+
+    def __init__(
+        self, settings: Settings, max_parallel: int = 1, stop_grace_seconds: float = 10.0
+    ) -> None:
         if max_parallel < 1:
             raise ApiConfigError(f"max_parallel must be at least 1, got {max_parallel}")
         self.settings = settings
         self.max_parallel = max_parallel
-        self._executor = ThreadPoolExecutor(max_parallel, thread_name_prefix="highlights-job")
-        self._futures: dict[str, Future[None]] = {}
+        self.stop_grace_seconds = stop_grace_seconds
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._waiting: dict[str, bool] = {}  # job id -> resume, in submission order
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._stopped = False
 
     def check_environment(self) -> None:
-        # The flow reads its settings from the environment (it also runs on workers), so
+        # A job process reads its settings from the environment (like every flow run), so
         # the server's settings must be the environment's or jobs would use another store.
         env = load_settings()
         for name in ("database_url", "storage_url", "work_dir"):
             if getattr(env, name) != getattr(self.settings, name):
                 raise ApiConfigError(
-                    f"the in-process runner needs the server settings to come from the "
+                    f"the local runner needs the server settings to come from the "
                     f"environment, but {name} differs ({getattr(self.settings, name)!s} vs "
                     f"{getattr(env, name)!s}); set the HIGHLIGHTS_* variables instead"
                 )
 
     def warm_up(self) -> None:
         self.check_environment()
-        import flows.lecture  # noqa: F401 - import errors surface now, not at the first job
+        import flows.lecture  # noqa: F401 - a broken installation fails at start-up
 
     async def start(self, job_id: str, *, resume: bool = False) -> str | None:
         with self._lock:
-            future = self._executor.submit(self._run, job_id, resume)
-            self._futures[job_id] = future
-        future.add_done_callback(lambda done, job_id=job_id: self._forget(job_id, done))
+            if self._stopped:
+                raise LaunchError("the server is shutting down")
+            self._waiting[job_id] = resume
+            while len(self._workers) < self.max_parallel:
+                worker = threading.Thread(
+                    target=self._work, daemon=True, name=f"highlights-jobs-{len(self._workers) + 1}"
+                )
+                worker.start()
+                self._workers.append(worker)
+        self._queue.put(job_id)
         return None
 
-    def _forget(self, job_id: str, future: Future[None]) -> None:
-        with self._lock:
-            if self._futures.get(job_id) is future:
-                del self._futures[job_id]
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            with self._lock:
+                if self._stopped or job_id not in self._waiting:  # withdrawn while waiting
+                    continue
+                resume = self._waiting.pop(job_id)
+                command = [sys.executable, "-m", "api.job_process", job_id]
+                if resume:
+                    command.append("--resume")
+                try:
+                    child = subprocess.Popen(command, start_new_session=True)
+                except OSError as exc:
+                    child = None
+                    error = f"could not start a job process: {exc}"
+                if child is not None:
+                    self._running[job_id] = child
+            if child is None:
+                mark_not_started(self.settings, job_id, error)
+                continue
+            code = child.wait()
+            with self._lock:
+                self._running.pop(job_id, None)
+                stopping = self._stopped
+            if code != 0 and not stopping:
+                self._record_exit(job_id, code)
 
-    def _run(self, job_id: str, resume: bool) -> None:
-        from tasks.errors import one_line
-
-        try:
-            from flows.lecture import process_lecture
-
-            process_lecture(job_id=job_id, resume=resume)
-        except Exception as exc:  # the flow has recorded the failing stage on the job row
-            log.warning("job %s did not complete: %s", job_id, one_line(exc))
-            # ...unless it failed before reaching any stage (settings, database, imports).
-            mark_not_started(self.settings, job_id, f"could not start: {one_line(exc)}")
+    def _record_exit(self, job_id: str, code: int) -> None:
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+            message = f"the job's process was killed by {name}{hint}; retry the job"
+        else:
+            message = f"the job's process exited with code {code}; see the server log"
+        # A job the flow already marked failed keeps the flow's own reason.
+        mark_not_started(self.settings, job_id, message, progress_message="Stopped")
 
     def cancel_pending(self, job_id: str) -> bool:
         with self._lock:
-            future = self._futures.get(job_id)
-        return future is None or future.cancel()
+            if job_id in self._running:
+                return False
+            self._waiting.pop(job_id, None)
+            return True
 
     def is_active(self, job_id: str) -> bool:
         with self._lock:
-            future = self._futures.get(job_id)
-        return future is not None and not future.done()
+            return job_id in self._waiting or job_id in self._running
 
     def shutdown(self) -> None:
-        # Waiting jobs stay `queued` in the database; running ones finish in their thread.
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._stopped = True
+            running = dict(self._running)
+            interrupted = sorted({*running, *self._waiting})
+            self._waiting.clear()
+        for _ in self._workers:
+            self._queue.put(None)
+        _stop_process_groups(list(running.values()), self.stop_grace_seconds)
+        for job_id in interrupted:
+            try:
+                # Over whatever a dying flow wrote: it failed because it was stopped.
+                mark_not_started(
+                    self.settings,
+                    job_id,
+                    INTERRUPTED,
+                    progress_message="Interrupted",
+                    statuses=("queued", "running", "failed"),
+                )
+            except Exception as exc:  # a database gone at shutdown must not hide the others
+                log.warning("could not mark job %s as interrupted: %s", job_id, exc)
+
+
+def _stop_process_groups(children: list[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM each child's process group; SIGKILL what is left after `grace` seconds."""
+    for child in children:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+    # The group may outlive its leader (a Prefect server, an ffmpeg): end it in any case.
+    for child in children:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
 
 
 class PrefectLauncher(JobLauncher):
@@ -180,12 +278,12 @@ def configured_prefect_url() -> str | None:
 
 
 def choose_launcher(settings: Settings, runner: str = "auto", max_parallel: int = 1) -> JobLauncher:
-    """`auto`: the Prefect deployment when a Prefect server is configured, else in-process."""
-    if runner not in ("auto", "in-process", "prefect"):
-        raise ApiConfigError(f"runner {runner!r} is not valid; use auto, in-process or prefect")
-    url = configured_prefect_url() if runner != "in-process" else None
+    """`auto`: the Prefect deployment when a Prefect server is configured, else local."""
+    if runner not in ("auto", "local", "prefect"):
+        raise ApiConfigError(f"runner {runner!r} is not valid; use auto, local or prefect")
+    url = configured_prefect_url() if runner != "local" else None
     if runner == "prefect" and not url:
         raise ApiConfigError("the prefect runner needs PREFECT_API_URL (the Prefect server's API)")
     if url:
         return PrefectLauncher(url)
-    return InProcessLauncher(settings, max_parallel)
+    return LocalLauncher(settings, max_parallel)

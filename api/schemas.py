@@ -84,8 +84,9 @@ class JobLinks(BaseModel):
 class JobCreated(BaseModel):
     job_id: str
     status: JobStatus
-    runner: Literal["in-process", "prefect"] = Field(
-        ..., description="Where the job runs: a thread of this server, or a Prefect deployment."
+    runner: Literal["local", "prefect"] = Field(
+        ...,
+        description="Where the job runs: a process started by this server, or a Prefect deployment.",
     )
     flow_run_id: str | None = Field(None, description="The Prefect flow run, when known.")
     links: JobLinks

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import sys
 
 from highlights.settings import Settings
@@ -23,6 +24,10 @@ def _display_host(host: str) -> str:
     if host in ("0.0.0.0", "", "::"):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def serve(
@@ -65,6 +70,10 @@ def serve(
     else:
         print(f"Page: {base} (log in with HIGHLIGHTS_API_TOKEN)", file=sys.stderr, flush=True)
     app = create_app(settings, max_parallel_jobs=max_parallel_jobs)
+    # uvicorn re-raises the signal that stopped it once it has shut down (after the
+    # lifespan has stopped the job processes); with the default SIGTERM action the process
+    # would die before its atexit handlers (log flushing, Prefect clients) run.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(
         app,
         host=host,

@@ -2,7 +2,8 @@
 
 Read endpoints are checked on seeded rows. The HTTP layer of submit/retry is checked with
 a launcher that records what it is handed (`RecordingLauncher`); the real runners are
-checked on their own: the in-process runner runs the real flow on a corrupt upload, and a
+checked on their own: the local runner runs real flows in child processes, the Prefect
+runner starts runs of the deployment on a real Prefect server, and a
 300 MB upload goes through `highlights serve` in a subprocess to prove it is streamed.
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.errors import ApiConfigError
-from api.launcher import InProcessLauncher, JobLauncher, LaunchError
+from api.launcher import JobLauncher, LaunchError, LocalLauncher
 from db.engine import get_engine, session_scope
 from db.models import ALL_MODELS, Job
 from highlights.settings import Settings
@@ -46,7 +47,7 @@ from tests.api_helpers import (
 class RecordingLauncher(JobLauncher):
     """Records the jobs the API hands over (the real runners have their own tests below)."""
 
-    kind = "in-process"
+    kind = "local"
 
     def __init__(self) -> None:
         self.started: list[tuple[str, bool]] = []
@@ -360,7 +361,7 @@ def test_upload_creates_a_queued_job_with_the_file_stored_and_starts_it(
     assert response.status_code == 202, response.text
     body = response.json()
     job_id = body["job_id"]
-    assert body["status"] == "queued" and body["runner"] == "in-process"
+    assert body["status"] == "queued" and body["runner"] == "local"
     assert response.headers["location"] == f"http://testserver/jobs/{job_id}"
     assert launcher.started == [(job_id, False)]
     job = job_row(settings, job_id)
@@ -638,14 +639,14 @@ def test_unexpected_errors_are_a_json_500_without_traceback(
 def test_info_reports_limits_and_defaults(client: TestClient, settings: Settings) -> None:
     info = client.get("/info", headers=AUTH).json()
     assert info["max_upload_bytes"] == settings.max_upload_bytes
-    assert info["runner"] == "in-process" and info["storage"] == "local"
+    assert info["runner"] == "local" and info["storage"] == "local"
     assert info["defaults"] == {"clips": 5, "format": "original", "min_len": 30.0, "max_len": 90.0}
 
 
 # -- the real runners ------------------------------------------------------------------
 
 
-def _wait_until_finished(client: TestClient, runner: InProcessLauncher, job_id: str) -> dict:
+def _wait_until_finished(client: TestClient, runner: LocalLauncher, job_id: str) -> dict:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         job = client.get(f"/jobs/{job_id}", headers=AUTH).json()
@@ -655,11 +656,11 @@ def _wait_until_finished(client: TestClient, runner: InProcessLauncher, job_id: 
     raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
-def test_in_process_runner_runs_real_flows_one_at_a_time(settings: Settings, media: Path) -> None:
+def test_local_runner_runs_real_flows_one_at_a_time(settings: Settings, media: Path) -> None:
     """Three uploads to a one-job-at-a-time runner: a real 2-s recording (the whole
     pipeline runs), a cut-off MP4 (the flow rejects it at ingest, after the first job), and
     one deleted while it waits (it never runs)."""
-    runner = InProcessLauncher(settings, max_parallel=1)
+    runner = LocalLauncher(settings, max_parallel=1)
     with TestClient(create_app(settings, launcher=runner)) as client:
 
         def submit(name: str, data: bytes) -> str:
@@ -692,14 +693,14 @@ def test_in_process_runner_runs_real_flows_one_at_a_time(settings: Settings, med
         assert row_counts(settings, withdrawn)["processing_logs"] == 0
 
 
-def test_in_process_runner_refuses_settings_the_flow_would_not_see(
+def test_local_runner_refuses_settings_the_flow_would_not_see(
     settings: Settings, tmp_path: Path
 ) -> None:
     import dataclasses
 
     elsewhere = dataclasses.replace(settings, storage_url=str(tmp_path / "other-store"))
     with pytest.raises(ApiConfigError, match="storage_url differs"):
-        InProcessLauncher(elsewhere).warm_up()
+        LocalLauncher(elsewhere).warm_up()
 
 
 def _peak_rss(pid: int) -> int:
@@ -781,7 +782,7 @@ def test_a_300_mb_upload_is_streamed_to_disk_not_held_in_memory(
         job = httpx.get(f"{server.url}/jobs/{job_id}", headers=AUTH).json()
         assert job["options"] == {"clips": 2}
         # The body starts with a whole 2-s MP4 (noise follows it): the real flow, run by the
-        # server in-process, ingests the stored upload from where the API put it.
+        # server's local runner, ingests the stored upload from where the API put it.
         deadline = time.monotonic() + 180
         while job["status"] not in ("failed", "completed") and time.monotonic() < deadline:
             time.sleep(1)
@@ -857,7 +858,7 @@ def test_on_s3_storage_uploads_land_in_the_bucket_and_urls_are_presigned(
     store = open_storage(settings)
     assert store.backend == "s3"
     seeded = seed_job(settings, store, "job-s3-000001", clip_video=media.read_bytes())
-    runner = InProcessLauncher(settings)
+    runner = LocalLauncher(settings)
     with TestClient(create_app(settings, launcher=runner)) as client:
         clip = client.get(f"/jobs/{seeded.job_id}/clips", headers=AUTH).json()["items"][0]
         # Media straight from the bucket (presigned); subtitles through the API (same origin,
@@ -945,3 +946,44 @@ def test_serve_without_a_token_prints_one_and_cuts_oversized_uploads_off(
         incoming = Path(env["HIGHLIGHTS_WORK_DIR"]) / "incoming"
         assert not incoming.exists() or list(incoming.iterdir()) == []
         assert httpx.get(f"{server.url}/jobs", headers=headers).json()["total"] == 0
+
+
+@pytest.mark.slow
+def test_stopping_the_server_mid_job_exits_promptly_and_marks_the_job_interrupted(
+    env: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    lecture = Path(__file__).parent / "fixtures" / "lectures" / "screen.mp4"
+    with live_server(env, tmp_path / "server") as server:
+        response = httpx.post(
+            f"{server.url}/jobs",
+            headers=AUTH,
+            timeout=60,
+            files={"file": ("screen.mp4", lecture.read_bytes(), "video/mp4")},
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["job_id"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{server.url}/jobs/{job_id}", headers=AUTH).json()
+            if job["status"] == "running" and job["current_stage"] not in (None, "uploading"):
+                break
+            time.sleep(0.3)
+        assert job["status"] == "running", job
+        stopped = time.monotonic()
+        server.process.terminate()  # what Ctrl-C or `docker stop` does
+        server.process.wait(timeout=60)
+        took = time.monotonic() - stopped
+    assert took < 20, f"the server took {took:.0f} s to stop"
+    row = job_row(settings, job_id)
+    assert row is not None and row.status == "failed", (row, server.log())
+    assert row.error_message == "interrupted: the API server stopped; retry the job to resume it"
+    assert row.progress_message == "Interrupted"
+    # Nothing the server started outlives it (Prefect's temporary server, ffmpeg...).
+    time.sleep(2)
+    leftovers = [
+        p
+        for p in psutil.process_iter(["environ", "cmdline"])
+        if (p.info["environ"] or {}).get("HIGHLIGHTS_DATABASE_URL")
+        == env["HIGHLIGHTS_DATABASE_URL"]
+    ]
+    assert not leftovers, [" ".join(p.info["cmdline"] or []) for p in leftovers]

@@ -3,7 +3,7 @@
 Every operation gets bounded, generated requests - valid and invalid parameters, bodies
 of both submit content types, random job ids and file keys - sent to the real app (real
 SQLite database, local store, S3 checks against the loopback S3 server, the real
-in-process runner). Whatever is sent, the API must never answer with a 5xx, and its
+local runner). Whatever is sent, the API must never answer with a 5xx, and its
 answers must match the schema it publishes.
 """
 
@@ -46,7 +46,7 @@ def api_app(
         "AWS_DEFAULT_REGION": "us-east-1",
     })  # fmt: skip
     seed_job(settings_, open_storage(settings_), SEEDED_JOB, status="failed")
-    app = create_app(settings_)  # the real runner chosen from the environment: in-process
+    app = create_app(settings_)  # the real runner chosen from the environment: local
     with TestClient(app):  # runs the start-up checks (store, runner warm-up)
         yield app
 

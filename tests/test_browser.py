@@ -1,6 +1,6 @@
 """The results page in headless Chromium, end to end on the real server and pipeline.
 
-`highlights serve` runs in a subprocess (in-process runner, temp SQLite and store). The
+`highlights serve` runs in a subprocess (local runner, temp SQLite and store). The
 browser logs in with the token link, uploads a generated lecture through the form,
 watches live progress until the job completes, plays a clip and checks that a subtitle
 cue becomes active, uses the transcript filter and the topic bar, and saves a screenshot

@@ -27,7 +27,7 @@ class JobDefaults(BaseModel):
 
 
 class ServerInfo(BaseModel):
-    runner: Literal["in-process", "prefect"]
+    runner: Literal["local", "prefect"]
     storage: Literal["local", "s3"]
     max_upload_bytes: int = Field(..., description="HIGHLIGHTS_MAX_UPLOAD_BYTES")
     max_duration_seconds: float
