@@ -170,6 +170,10 @@ class LocalLauncher(JobLauncher):
                 mark_not_started(self.settings, job_id, error)
                 continue
             code = child.wait()
+            # A child that was killed leaves what it started (Prefect's temporary server,
+            # ffmpeg) behind in its process group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGTERM)
             with self._lock:
                 self._running.pop(job_id, None)
                 stopping = self._stopped

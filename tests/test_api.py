@@ -987,3 +987,54 @@ def test_stopping_the_server_mid_job_exits_promptly_and_marks_the_job_interrupte
         == env["HIGHLIGHTS_DATABASE_URL"]
     ]
     assert not leftovers, [" ".join(p.info["cmdline"] or []) for p in leftovers]
+
+
+def _process_group(process: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def test_a_job_process_that_dies_fails_its_job_with_the_reason(
+    settings: Settings, media: Path
+) -> None:
+    """The kernel's OOM killer (here: SIGKILL from the test) must not leave a job `running`."""
+    import signal
+
+    runner = LocalLauncher(settings)
+    with TestClient(create_app(settings, launcher=runner)) as client:
+        response = client.post(
+            "/jobs", headers=AUTH, files={"file": ("tone.mp4", media.read_bytes(), "video/mp4")}
+        )
+        job_id = response.json()["job_id"]
+        deadline = time.monotonic() + 60
+        child = None
+        while child is None and time.monotonic() < deadline:
+            child = next(
+                (
+                    p
+                    for p in psutil.process_iter(["cmdline"])
+                    if p.info["cmdline"]
+                    and job_id in p.info["cmdline"]
+                    and "api.job_process" in p.info["cmdline"]
+                ),
+                None,
+            )
+            time.sleep(0.1)
+        assert child is not None, "no job process was started"
+        while client.get(f"/jobs/{job_id}", headers=AUTH).json()["status"] != "running":
+            time.sleep(0.2)  # the flow runs: Prefect's temporary server is up beside it
+        group = [p for p in psutil.process_iter() if _process_group(p) == child.pid]
+        assert len(group) >= 2, [p.cmdline() for p in group]
+        child.send_signal(signal.SIGKILL)
+        job = _wait_until_finished(client, runner, job_id)
+        psutil.wait_procs(group, timeout=15)
+        assert not [p for p in group if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert job["status"] == "failed"
+        assert job["error_message"] == (
+            "the job's process was killed by SIGKILL (out of memory?); retry the job"
+        )
+        retried = client.post(f"/jobs/{job_id}/retry", headers=AUTH)
+        assert retried.status_code == 202
+        assert _wait_until_finished(client, runner, job_id)["status"] == "completed"
