@@ -17,7 +17,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.futures import wait
 from prefect.runtime import flow_run
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db.engine import get_engine, session_scope
 from db.models import Job
@@ -35,6 +35,22 @@ def _job_snapshot(settings: Any, job_id: str) -> dict[str, Any]:
             raise ValueError(f"no job with job_id={job_id!r}")
         return {"duration": job.video_duration, "metadata": dict(job.metadata_ or {}),
                 "original_s3_key": job.original_s3_key, "status": job.status}
+
+
+def _claim(settings: Any, job_id: str, flow_run_id: str, resume: bool) -> bool:
+    """Mark the job running for this flow run; False when another run already has it.
+
+    One conditional UPDATE, so two runs started at the same instant for the same queued
+    job (an S3 event delivered twice) cannot both process it. A resumed run takes the job
+    whatever its state: the caller decided to retry it.
+    """
+    values = {"status": "running", "celery_task_id": flow_run_id, "error_message": None,
+              "completed_at": None, "progress_message": "Resuming" if resume else "Starting"}
+    with session_scope(get_engine(settings)) as session:
+        statement = update(Job).where(Job.job_id == job_id)
+        if not resume:
+            statement = statement.where(Job.status == "queued")
+        return session.execute(statement.values(**values)).rowcount == 1
 
 
 def _mark_failed(settings: Any, job_id: str, stage: str, message: str) -> None:
@@ -62,19 +78,16 @@ def process_lecture(job_id: str | None = None, source: str | None = None,
         if not source:
             raise ValueError("process-lecture needs job_id, source, or bucket and key")
         job_id = create_job(settings, source, options, job_id=job_id)
-    elif not resume and source and _job_snapshot(settings, job_id)["status"] != "queued":
-        logger.info("job %s already exists (%s): duplicate request ignored", job_id,
-                    _job_snapshot(settings, job_id)["status"])
-        return {"job_id": job_id, "duplicate": True}
+    if not _claim(settings, job_id, str(flow_run.id), resume):
+        status = _job_snapshot(settings, job_id)["status"]
+        logger.info("job %s is already %s: duplicate request ignored", job_id, status)
+        return {"job_id": job_id, "duplicate": True, "status": status}
     snapshot = _job_snapshot(settings, job_id)
     source = source or snapshot["metadata"].get("source")
     options = {**snapshot["metadata"].get("options", {}), **(options or {})}
 
     done = completed_stages(settings, job_id) if resume else set()
     todo = stages_to_run(done)
-    set_job_fields(settings, job_id, status="running", celery_task_id=str(flow_run.id),
-                   error_message=None, completed_at=None,
-                   progress_message="Resuming" if resume else "Starting")
     progress = JobProgress(settings, job_id, snapshot["duration"],
                            snapshot["metadata"].get("transcriber", settings.transcriber))
     for stage in done - set(todo):

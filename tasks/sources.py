@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote
 
 from highlights.settings import Settings
 from tasks.errors import StageError
@@ -18,7 +17,7 @@ def split_s3_url(source: str) -> tuple[str, str]:
     bucket, _, key = rest.partition("/")
     if not bucket or not key:
         raise StageError(f"{source!r} is not an S3 object URL; use s3://BUCKET/KEY")
-    return bucket, unquote(key)
+    return bucket, key  # keys are taken literally: "%41" in a key is three characters
 
 
 def source_filename(source: str) -> str:
