@@ -54,6 +54,11 @@ def one_line(exc: BaseException, limit: int = 480) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         text = f"no space left on device while writing {exc.filename or 'work files'}"
+    elif ("no space left on device" in str(getattr(exc, "stderr_tail", "")).lower()
+          and "no space left" not in text.lower()):
+        # ffmpeg's last words after filling the disk are "Nothing was written into output
+        # file", which hides the cause the user has to fix.
+        text = f"no space left on device ({text})"
     if not text:
         text = type(exc).__name__
     elif isinstance(exc, KeyError | AttributeError | TypeError | IndexError | AssertionError):
