@@ -12,7 +12,6 @@ import contextlib
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from api.errors import ApiError
 from api.schemas import JobOptions
@@ -57,8 +56,8 @@ def place_upload(storage: Storage, upload: ReceivedUpload, job_id: str) -> str:
     bucket = getattr(storage, "bucket")  # noqa: B009 - S3Storage only
     prefix = getattr(storage, "prefix", "")
     full_key = f"{prefix}/{key}" if prefix else key
-    # The flow unquotes the key of an s3:// source, so quote it here.
-    return f"s3://{bucket}/{quote(full_key, safe='/')}"
+    # The flow takes the key of an s3:// source literally (no URL quoting).
+    return f"s3://{bucket}/{full_key}"
 
 
 def remove_placed(storage: Storage, job_id: str) -> None:

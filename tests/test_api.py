@@ -887,7 +887,7 @@ def test_on_s3_storage_uploads_land_in_the_bucket_and_urls_are_presigned(
         row = job_row(settings, job_id)
         assert row is not None and row.file_size == len(truncated)
         assert row.metadata_["source"] == (
-            f"s3://{s3_server.bucket}/{prefix}/uploads/{job_id}/week%201%20%28cut%29.mp4"
+            f"s3://{s3_server.bucket}/{prefix}/uploads/{job_id}/week 1 (cut).mp4"
         )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
