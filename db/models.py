@@ -31,7 +31,6 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -99,11 +98,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Spelled as SQL rather than `func.now()`: Prefect's server code, when imported in the
+# same process, recompiles `now()` for SQLite, which would make a migration written there
+# differ from one written elsewhere. CURRENT_TIMESTAMP means the same on both engines.
+CURRENT_TIMESTAMP = text("CURRENT_TIMESTAMP")
+
+
 def _created_at(*, index: bool = False) -> Mapped[datetime]:
     # The Python default gives microsecond resolution on SQLite (whose CURRENT_TIMESTAMP
     # has whole seconds); the server default covers rows inserted with plain SQL.
     return mapped_column(
-        UTCDateTime(), nullable=False, index=index, default=utcnow, server_default=func.now()
+        UTCDateTime(), nullable=False, index=index, default=utcnow, server_default=CURRENT_TIMESTAMP
     )
 
 
@@ -161,7 +166,7 @@ class Job(Base):
         nullable=False,
         default=utcnow,
         onupdate=utcnow,
-        server_default=func.now(),
+        server_default=CURRENT_TIMESTAMP,
     )
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

@@ -45,6 +45,23 @@ def test_autogenerate_finds_no_difference(engine: Engine):
         assert schema_differences(connection) == []
 
 
+def test_no_difference_once_prefect_server_code_is_loaded(empty_url: str):
+    # Prefect's server recompiles `now()` for SQLite when imported; the API and the
+    # ephemeral runner import it in-process. A database migrated by a process without
+    # Prefect (the CLI's `db upgrade`) must still match the models in one with it.
+    import subprocess
+    import sys
+
+    migrate = f"from db.migrate import init_db; init_db({empty_url!r})"
+    subprocess.run([sys.executable, "-c", migrate], check=True, cwd=Path(__file__).parents[1])
+    import prefect.server.utilities.database  # noqa: F401
+
+    engine = make_engine(empty_url)
+    with engine.connect() as connection:
+        assert schema_differences(connection) == []
+    engine.dispose()
+
+
 def test_autogenerate_notices_a_real_difference(empty_url: str):
     # Proves the comparison above can fail: remove an index the models declare.
     init_db(empty_url)

@@ -46,7 +46,7 @@ def _id() -> sa.Column:
 
 def _created_at() -> sa.Column:
     return sa.Column(
-        "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        "created_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False
     )
 
 
@@ -81,7 +81,7 @@ def upgrade() -> None:
         _json("metadata", "{}"),
         _created_at(),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False
         ),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(_in("status", JOB_STATUSES), name=op.f("ck_jobs_status")),
