@@ -656,6 +656,7 @@ def _wait_until_finished(client: TestClient, runner: LocalLauncher, job_id: str)
     raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
+@pytest.mark.slow
 def test_local_runner_runs_real_flows_one_at_a_time(settings: Settings, media: Path) -> None:
     """Three uploads to a one-job-at-a-time runner: a real 2-s recording (the whole
     pipeline runs), a cut-off MP4 (the flow rejects it at ingest, after the first job), and
@@ -850,6 +851,7 @@ def test_prefect_runner_starts_runs_of_the_process_lecture_deployment(
         assert retried.json()["flow_run_id"] != body["flow_run_id"]
 
 
+@pytest.mark.slow
 def test_on_s3_storage_uploads_land_in_the_bucket_and_urls_are_presigned(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], s3_server, media: Path
 ) -> None:
@@ -996,6 +998,7 @@ def _process_group(process: psutil.Process) -> int | None:
         return None
 
 
+@pytest.mark.slow
 def test_a_job_process_that_dies_fails_its_job_with_the_reason(
     settings: Settings, media: Path
 ) -> None:
