@@ -317,13 +317,20 @@ def cleanup(older_than: Annotated[str, typer.Option("--older-than", help="Age, e
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    max_parallel_jobs: Annotated[int, typer.Option(
+        "--max-parallel-jobs", min=1, max=16,
+        help="Jobs run at once by this server when no Prefect server is configured.")] = 1,
 ) -> None:
     """Serve the HTTP API and the results page."""
     settings = settings_or_exit(False)
     _migrate(settings, False)
+    from api.errors import ApiConfigError
     from api.server import serve as serve_api
 
-    serve_api(settings, host=host, port=port)
+    try:
+        serve_api(settings, host=host, port=port, max_parallel_jobs=max_parallel_jobs)
+    except ApiConfigError as exc:
+        raise fail(str(exc), False, 2) from None
 
 
 @db_app.command("upgrade")
