@@ -3,5 +3,6 @@
 # Prefect ephemeral mode, local transcriber and analyzer). Extra arguments go to
 # `highlights demo` (e.g. --json).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" --no-dev
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+bootstrap --no-dev --inexact
 exec uv run --no-sync highlights demo "$@"

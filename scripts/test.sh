@@ -4,6 +4,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+bootstrap
 
 # System packages the tests drive for real: PostgreSQL's server binaries (the tests start
 # a throwaway server), Chromium (the results-page browser test) and espeak-ng (the
