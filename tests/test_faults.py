@@ -75,8 +75,9 @@ def configure(
 ) -> Callable[..., Settings]:
     """Point the app at a fresh PostgreSQL database, a scratch folder and a store.
 
-    `configure(storage=..., work_dir=..., **env)`: storage is a folder by default (or an
-    S3 env from `s3_env`); extra env vars are set as given. Returns the loaded settings.
+    `configure(s3=..., work_dir=..., **env)`: the store is a folder unless `s3` gives an
+    S3 environment (from `s3_env`); extra env vars are set as given; stage retries wait
+    0.5 s unless HIGHLIGHTS_RETRY_DELAYS is given. Returns the loaded settings.
     """
 
     def apply(
@@ -368,7 +369,7 @@ def restart_postgres(server: PostgresServer, down_seconds: float) -> None:
 @pytest.mark.parametrize(
     ("latency", "down_seconds", "when"),
     [
-        pytest.param(20.0, 3.0, "siblings_done", id="down-while-a-stage-computes"),
+        pytest.param(25.0, 3.0, "siblings_done", id="down-while-a-stage-computes"),
         pytest.param(0.5, 8.0, "transcription_started", id="down-when-stages-write"),
     ],
 )
