@@ -848,11 +848,13 @@ def main() -> int:
         return 0
     lecture = args.source.resolve() if args.source else lecture_for(args.minutes, args.synthesize)
     began = time.perf_counter()
-    run = run_pipeline(lecture, OUT / "run")
+    # Per process: a second benchmark started meanwhile must not wipe this one's files.
+    run_dir = OUT / f"run-{os.getpid()}"
+    run = run_pipeline(lecture, run_dir)
     floors = (
         {}
         if args.skip_floors
-        else run_floors(run["settings"], run["job_id"], lecture, OUT / "floors")
+        else run_floors(run["settings"], run["job_id"], lecture, OUT / f"floors-{os.getpid()}")
     )
     result = build_result(lecture, run, floors, began, time.perf_counter()) if floors else None
     if result is None:
@@ -868,7 +870,7 @@ def main() -> int:
         if not args.no_docs:
             write_docs(results)
             log(f"table in {DOCS_MD}")
-    shutil.rmtree(OUT / "run", ignore_errors=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
     return 0
 
 
