@@ -5,7 +5,7 @@
     uv run python bench/bench_pipeline.py --source FILE   # any recording
     uv run python bench/bench_pipeline.py --docs-only     # rewrite docs/benchmarks.md from the JSON
 
-The 60-minute lecture is generated once (highlights.synth, espeak-ng narration,
+The 60-minute lecture is generated once (lecturesynth, espeak-ng narration,
 1280x720 at 25 fps, all topics cycled) and cached as bench/out/lecture-60min.mp4; longer
 ones (whole hours) are that lecture looped without re-encoding, unless --synthesize.
 
@@ -136,7 +136,7 @@ def lecture_for(minutes: float, synthesize: bool = False) -> Path:
         return path
     if minutes > 60 and minutes % 60 == 0 and not synthesize:
         return looped_lecture(lecture_for(60), int(minutes // 60), path)
-    from highlights.synth import LectureSpec, generate_lecture
+    from lecturesynth import LectureSpec, generate_lecture
 
     OUT.mkdir(parents=True, exist_ok=True)
     log(

@@ -87,6 +87,61 @@ class LayoutResult:
 
 
 @dataclass(frozen=True)
+class SlideLine:
+    """One line of text read off a slide, with the OCR engine's confidence (0-1)."""
+
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One distinct slide: shown from `start` to `end`, bullet builds included.
+
+    `title` is the slide's heading (its top or largest line, cleaned); `lines` are the
+    body lines in reading order, without the footer that repeats on every slide.
+    `confidence` is the mean OCR confidence of what was kept.
+    """
+
+    start: float
+    end: float
+    title: str
+    lines: tuple[SlideLine, ...] = ()
+    confidence: float = 0.0
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    @property
+    def text(self) -> str:
+        """Title and body as one string, for search and keyword extraction."""
+        return "\n".join([self.title, *(line.text for line in self.lines)]).strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "title": self.title,
+            "lines": [{"text": ln.text, "confidence": round(ln.confidence, 3)} for ln in self.lines],
+            "confidence": round(self.confidence, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Slide:
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            title=str(data.get("title") or ""),
+            lines=tuple(
+                SlideLine(str(ln["text"]), float(ln.get("confidence", 0.0)))
+                for ln in data.get("lines", [])
+            ),
+            confidence=float(data.get("confidence", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
 class Word:
     start: float
     end: float

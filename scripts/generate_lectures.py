@@ -16,9 +16,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from highlights.synth import LAYOUTS, LectureSpec, SynthError, generate_lecture
-from highlights.synth.presets import PRESETS
-from highlights.synth.scripts import TOPICS
+from lecturesynth import LAYOUTS, LectureSpec, SynthError, generate_lecture
+from lecturesynth.presets import PRESETS
+from lecturesynth.scripts import TOPICS
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from db.models import Clip, ContentSegment
 from db.models import SilenceRegion as SilenceRow
 from db.queries import replace_stage_rows
 from highlights.content import get_analyzer
-from highlights.types import SilenceRegion
+from highlights.types import SilenceRegion, Slide
 from tasks.context import SLIDES_JSON, StageContext, StageResult
 from tasks.transcription import load_transcript
 
@@ -30,11 +30,20 @@ def load_slide_changes(ctx: StageContext) -> list[float]:
     return [float(t) for t in ctx.get_json(key).get("slide_changes", [])]
 
 
+def load_slides(ctx: StageContext) -> list[Slide]:
+    """The distinct slides the layout stage read, with their text (none when unread)."""
+    key = ctx.result_key(SLIDES_JSON)
+    if not ctx.storage.exists(key):
+        return []
+    return [Slide.from_dict(item) for item in ctx.get_json(key).get("slides", [])]
+
+
 def run(ctx: StageContext, duration: float) -> StageResult:
     transcript = load_transcript(ctx)
     analyzer = get_analyzer(ctx.settings)
     analysis = analyzer.analyze(transcript, slide_changes=load_slide_changes(ctx),
-                                silences=load_silences(ctx), duration=duration)
+                                silences=load_silences(ctx), duration=duration,
+                                slides=load_slides(ctx))
     rows = [
         ContentSegment(start_time=round(s.start, 3), end_time=round(s.end, 3),
                        duration=round(s.end - s.start, 3), topic=(s.topic or "Untitled")[:500],

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from highlights.layout import analyze_layout
-
 from db.engine import session_scope
 from db.models import LayoutAnalysis
 from db.queries import replace_stage_rows
+from highlights.layout import analyze_layout
 from tasks.context import SLIDES_JSON, StageContext, StageResult, stored_visual
 
 

@@ -1,6 +1,6 @@
 """Lecture topic texts written for the content-analysis tests and benchmark.
 
-Independent of the lecture generator in highlights/synth, so the local analyzer is
+Independent of the lecture generator in lecturesynth, so the local analyzer is
 checked on wording it was not built around. Topics within one course share vocabulary
 on purpose ("node", "element", "cell", "energy"), which is what makes topic
 segmentation hard in real lectures.

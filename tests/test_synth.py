@@ -16,12 +16,12 @@ import av
 import numpy as np
 import pytest
 
-from highlights.synth import LectureSpec, SynthError, generate_lecture
-from highlights.synth.audio import PlacedUtterance, RoomNoise, write_soundtrack
-from highlights.synth.layout import make_layout
-from highlights.synth.plan import plan_lecture
-from highlights.synth.presets import PRESETS
-from highlights.synth.scripts import IMPORTANCE_CUES, TOPICS, TOPICS_BY_KEY
+from lecturesynth import LectureSpec, SynthError, generate_lecture
+from lecturesynth.audio import PlacedUtterance, RoomNoise, write_soundtrack
+from lecturesynth.layout import make_layout
+from lecturesynth.plan import plan_lecture
+from lecturesynth.presets import PRESETS
+from lecturesynth.scripts import IMPORTANCE_CUES, TOPICS, TOPICS_BY_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = {name: REPO / path for name, (path, _) in PRESETS.items()}
@@ -275,7 +275,7 @@ def test_plan_places_cues_slides_and_blank_consistently() -> None:
     assert plan.topics[0].end_frame == plan.blank_frames[0]
     assert plan.topics[1].start_frame == plan.blank_frames[1]
     layout = make_layout("side_by_side", 640, 360)
-    from highlights.synth.truth import ground_truth
+    from lecturesynth.truth import ground_truth
 
     check_timeline(ground_truth(plan, layout))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from highlights.types import ContentAnalysis, SilenceRegion, Transcript, TranscriptSegment
+from highlights.types import ContentAnalysis, SilenceRegion, Slide, Transcript, TranscriptSegment
 
 EMPTY_TRANSCRIPT_NOTE = (
     "transcript has no speech: no topic segments (silent or music-only recording)"
@@ -44,6 +44,7 @@ class Analyzer(Protocol):
         slide_changes: list[float],
         silences: list[SilenceRegion],
         duration: float,
+        slides: Sequence[Slide] = (),
     ) -> ContentAnalysis: ...
 
 

@@ -38,7 +38,7 @@ from highlights.content.gemini_answer import (
 from highlights.content.gemini_prompt import SYSTEM_INSTRUCTION, reask_prompt, window_prompt
 from highlights.content.local import LocalAnalyzer, group_spans, split_groups
 from highlights.content.windows import Window, merge_windows, plan_windows
-from highlights.types import ContentAnalysis, SilenceRegion, TopicSegment, Transcript
+from highlights.types import ContentAnalysis, SilenceRegion, Slide, TopicSegment, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ class GeminiAnalyzer:
         slide_changes: list[float],
         silences: list[SilenceRegion],
         duration: float,
+        slides: Sequence[Slide] = (),
     ) -> ContentAnalysis:
         segments = spoken_segments(transcript, duration)
         if not segments:

@@ -24,6 +24,7 @@ from highlights.content.text import content_stems, sentences, words
 from highlights.types import (
     ContentAnalysis,
     SilenceRegion,
+    Slide,
     TopicSegment,
     Transcript,
     TranscriptSegment,
@@ -54,6 +55,7 @@ class LocalAnalyzer:
         slide_changes: list[float],
         silences: list[SilenceRegion],
         duration: float,
+        slides: Sequence[Slide] = (),
     ) -> ContentAnalysis:
         segments = spoken_segments(transcript, duration)
         if not segments:

@@ -1,7 +1,7 @@
 """A demo lecture shipped inside the package, so `highlights` can show itself off
 without the user finding a recording first.
 
-`lecture-demo.mp4` is synthetic (made by `highlights.synth`, preset "demo"): a 720p
+`lecture-demo.mp4` is synthetic (made by `lecturesynth`, preset "demo"): a 720p
 side-by-side screen share and presenter camera with spoken narration over four topics;
 `lecture-demo.json` beside it is its exact ground truth (topics, speech, pauses, slides).
 """

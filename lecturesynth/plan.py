@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from highlights.synth.errors import SynthError
-from highlights.synth.scripts import IMPORTANCE_CUES, TOPICS, TopicScript
+from lecturesynth.errors import SynthError
+from lecturesynth.scripts import IMPORTANCE_CUES, TOPICS, TopicScript
 
 
 @dataclass(frozen=True)

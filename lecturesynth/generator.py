@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from highlights.synth.audio import PlacedUtterance, RoomNoise, write_soundtrack
-from highlights.synth.camera import PresenterCamera
-from highlights.synth.errors import SynthError
-from highlights.synth.layout import FrameLayout, SynthLayout, make_layout
-from highlights.synth.plan import LecturePlan, plan_lecture
-from highlights.synth.scripts import TOPICS, TOPICS_BY_KEY, TopicScript
-from highlights.synth.slides import render_slide
-from highlights.synth.speech import SpeechSynthesizer, Voice
-from highlights.synth.truth import ground_truth, write_truth
-from highlights.synth.video import I420Frame, VideoEncoder
+from lecturesynth.audio import PlacedUtterance, RoomNoise, write_soundtrack
+from lecturesynth.camera import PresenterCamera
+from lecturesynth.errors import SynthError
+from lecturesynth.layout import FrameLayout, SynthLayout, make_layout
+from lecturesynth.plan import LecturePlan, plan_lecture
+from lecturesynth.scripts import TOPICS, TOPICS_BY_KEY, TopicScript
+from lecturesynth.slides import render_slide
+from lecturesynth.speech import SpeechSynthesizer, Voice
+from lecturesynth.truth import ground_truth, write_truth
+from lecturesynth.video import I420Frame, VideoEncoder
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from highlights.synth.fonts import load_font
-from highlights.synth.scripts import SlideScript
+from lecturesynth.fonts import load_font
+from lecturesynth.scripts import SlideScript
 
 # One accent per topic slot, far apart in hue so consecutive topics look different.
 ACCENTS: tuple[tuple[int, int, int], ...] = (

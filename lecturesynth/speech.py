@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from highlights.synth.errors import SynthError
+from lecturesynth.errors import SynthError
 
 ESPEAK_RATE = 22050
 

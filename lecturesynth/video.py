@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from highlights.ffmpeg import ffmpeg_exe
-from highlights.synth.errors import SynthError
-from highlights.synth.layout import PixelRect
+from lecturesynth.errors import SynthError
+from lecturesynth.layout import PixelRect
 
 
 class I420Frame:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from highlights.synth.layout import FrameLayout
-from highlights.synth.plan import LecturePlan
+from lecturesynth.layout import FrameLayout
+from lecturesynth.plan import LecturePlan
 
 
 def _t(seconds: float) -> float:

@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from highlights.synth.errors import SynthError
+from lecturesynth.errors import SynthError
 
 # Centre of the face in the 512x512 astronaut photo, and how much of the photo a
 # webcam-like framing keeps around it.

@@ -6,7 +6,7 @@ Paths are relative to the repository root. Regenerate them all with
 
 from __future__ import annotations
 
-from highlights.synth.generator import LectureSpec
+from lecturesynth.generator import LectureSpec
 
 FIXTURE_DIR = "tests/fixtures/lectures"
 DEMO_PATH = "highlights/samples/lecture-demo.mp4"

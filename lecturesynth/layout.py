@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from highlights.synth.errors import SynthError
 from highlights.types import Region
+from lecturesynth.errors import SynthError
 
 SynthLayout = Literal["side_by_side", "picture_in_picture", "full_screen"]
 LAYOUTS: tuple[SynthLayout, ...] = ("side_by_side", "picture_in_picture", "full_screen")
