@@ -100,7 +100,9 @@ class Slide:
 
     `title` is the slide's heading (its top or largest line, cleaned); `lines` are the
     body lines in reading order, without the footer that repeats on every slide.
-    `confidence` is the mean OCR confidence of what was kept.
+    `confidence` is the mean OCR confidence of what was kept. `section` is a running
+    label (a header or footer that names the part of the lecture and changes between
+    parts, as Beamer's navigation lines do), empty when the deck has none.
     """
 
     start: float
@@ -108,6 +110,7 @@ class Slide:
     title: str
     lines: tuple[SlideLine, ...] = ()
     confidence: float = 0.0
+    section: str = ""
 
     @property
     def duration(self) -> float:
@@ -125,6 +128,7 @@ class Slide:
             "title": self.title,
             "lines": [{"text": ln.text, "confidence": round(ln.confidence, 3)} for ln in self.lines],
             "confidence": round(self.confidence, 3),
+            "section": self.section,
         }
 
     @classmethod
@@ -138,6 +142,7 @@ class Slide:
                 for ln in data.get("lines", [])
             ),
             confidence=float(data.get("confidence", 0.0)),
+            section=str(data.get("section") or ""),
         )
 
 

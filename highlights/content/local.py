@@ -20,7 +20,17 @@ from highlights.content.keyphrases import (
     title_case,
 )
 from highlights.content.segmentation import SegmentationParams, find_boundaries
+from highlights.content.slide_topics import (
+    MIN_SPOKEN_SHARE,
+    SlidePlan,
+    plan_from_slides,
+    respaced,
+    slides_in_span,
+    spoken_share,
+    title_for_span,
+)
 from highlights.content.text import content_stems, sentences, words
+from highlights.slide_text import clean_title, normalize
 from highlights.types import (
     ContentAnalysis,
     SilenceRegion,
@@ -60,19 +70,51 @@ class LocalAnalyzer:
         segments = spoken_segments(transcript, duration)
         if not segments:
             return empty_analysis(self.name, self.model)
-        units = [content_stems(s.text) for s in segments]
-        boundaries = find_boundaries(
-            units,
-            [s.start for s in segments],
-            [s.end for s in segments],
-            slide_changes=slide_changes,
-            silences=silences,
-            params=self.params,
-        )
-        groups = split_groups(segments, boundaries.unit_indices)
-        topics = describe_groups(groups, slide_changes)
-        notes = [f"{len(topics)} topic segments from {len(segments)} transcript segments"]
+        notes: list[str] = []
+        usable, slide_note = _usable_slides(slides, segments)
+        plan = plan_from_slides(usable, segments, silences, self.params) if usable else None
+        if usable and plan is None:
+            slide_note = "slide text: too few titled slides to lead the topics: lexical titles"
+        if slide_note:
+            notes.append(slide_note)
+        if plan is not None:
+            first_units = plan.unit_indices
+            notes.append(
+                f"topics and titles from {len(plan.runs)} slide runs ({len(usable)} slides)"
+            )
+            notes.extend(plan.notes)
+        else:
+            first_units = find_boundaries(
+                [content_stems(s.text) for s in segments],
+                [s.start for s in segments],
+                [s.end for s in segments],
+                slide_changes=slide_changes,
+                silences=silences,
+                params=self.params,
+            ).unit_indices
+        groups = split_groups(segments, first_units)
+        topics = describe_groups(groups, slide_changes, usable if plan else (), plan)
+        notes.insert(0, f"{len(topics)} topic segments from {len(segments)} transcript segments")
         return ContentAnalysis(segments=topics, provider=self.name, model=self.model, notes=notes)
+
+
+def _usable_slides(
+    slides: Sequence[Slide], segments: Sequence[TranscriptSegment]
+) -> tuple[list[Slide], str | None]:
+    """The slides whose text can name topics, or none with the reason why."""
+    if not slides:
+        return [], None
+    spoken = {w.lower() for seg in segments for w in words(seg.text)}
+    mended = respaced(slides, spoken)
+    if not any(s.title or s.section for s in mended):
+        return [], "slide text: no slide titles (little text on the slides): lexical titles"
+    share = spoken_share(mended, segments)
+    if share < MIN_SPOKEN_SHARE:
+        return [], (
+            f"slide text: only {share:.0%} of the slides' words are spoken (slides in "
+            "another language, or unreadable): lexical titles"
+        )
+    return mended, None
 
 
 def split_groups(
@@ -95,7 +137,10 @@ def group_spans(groups: Sequence[Sequence[TranscriptSegment]]) -> list[tuple[flo
 
 
 def describe_groups(
-    groups: Sequence[Sequence[TranscriptSegment]], slide_changes: Sequence[float]
+    groups: Sequence[Sequence[TranscriptSegment]],
+    slide_changes: Sequence[float],
+    slides: Sequence[Slide] = (),
+    plan: SlidePlan | None = None,
 ) -> list[TopicSegment]:
     """Title, keywords, concepts, description and importance for each group of segments."""
     texts = [" ".join(s.text for s in g) for g in groups]
@@ -105,7 +150,7 @@ def describe_groups(
     central_stems = {c.key[0] for c in central}
     stems = [content_stems(t) for t in texts]
     centrality = imp.centrality_signals(stems, central_stems)
-    slides = imp.slide_signals(spans, slide_changes)
+    slide_rates = imp.slide_signals(spans, slide_changes)
 
     topics: list[TopicSegment] = []
     used_titles: set[str] = set()
@@ -113,18 +158,23 @@ def describe_groups(
         ranked = vocabulary.ranked(k)
         keyphrases = pick_keyphrases(ranked, k, KEYWORDS_PER_SEGMENT)
         keywords = [p.surface for p in keyphrases]
+        shown = slides_in_span(slides, start, end)
+        slide_title = title_for_span(plan.runs, start, end) if plan else ""
         title = _unique_title(
-            make_title(vocabulary, ranked, keyphrases, k) or _fallback_title(text),
+            slide_title or make_title(vocabulary, ranked, keyphrases, k) or _fallback_title(text),
             keywords,
             used_titles,
         )
         concepts = [c.surface for c in central if k in c.per_segment][:CONCEPTS_PER_SEGMENT]
+        if shown:
+            keywords = _slide_keywords(shown, keywords, text)
+            concepts = _slide_concepts(shown, title, concepts)
         if not concepts:
             concepts = [kw for kw in keywords if " " not in kw][:2]
         signals = imp.ImportanceSignals(
             cues=imp.cue_signal(text, end - start),
             centrality=centrality[k],
-            slides=slides[k],
+            slides=slide_rates[k],
             length=imp.length_signal(end - start),
         )
         topics.append(
@@ -172,3 +222,32 @@ def _unique_title(title: str, keywords: Sequence[str], used: set[str]) -> str:
             n += 1
     used.add(candidate.lower())
     return candidate
+
+
+def _slide_keywords(shown: Sequence[Slide], keywords: Sequence[str], text: str) -> list[str]:
+    """Keyphrases the slides also show first, then the slides' short labels that are
+    spoken (diagram labels, terms), then the rest."""
+    slide_text = " ".join(s.text for s in shown).lower()
+    spoken = text.lower()
+    on_slide = [kw for kw in keywords if kw.lower() in slide_text]
+    labels = [
+        ln.text.strip().lower()
+        for s in shown
+        for ln in s.lines
+        if 1 <= len(ln.text.split()) <= 3
+        and re.search(rf"\b{re.escape(ln.text.strip().lower())}\b", spoken)
+    ]
+    merged: list[str] = []
+    for kw in [*on_slide, *labels, *keywords]:
+        if kw and kw.lower() not in {m.lower() for m in merged}:
+            merged.append(kw)
+    return merged[:KEYWORDS_PER_SEGMENT]
+
+
+def _slide_concepts(shown: Sequence[Slide], title: str, concepts: Sequence[str]) -> list[str]:
+    """The slides' own titles under the topic (sub-topics), then the lexical concepts."""
+    merged: list[str] = []
+    for name in [*(clean_title(s.title) for s in shown), *concepts]:
+        if name and normalize(name) != normalize(title) and name not in merged:
+            merged.append(name)
+    return merged[:CONCEPTS_PER_SEGMENT]

@@ -1,0 +1,361 @@
+"""Slide text: each distinct slide read once, split into title, section, body and footer.
+
+The visual pass already knows when the slide changes (`highlights.slides`; a bullet build
+is not a change). For every span between changes one full-resolution frame is decoded
+from the source, late in the span so that every bullet of a build is on screen, and the
+screen region (camera inset painted over) goes through OCR once.
+
+Then the deck is read as a whole, because what a line *is* shows only across slides:
+
+- a line at the top or bottom edge that repeats on most slides is boilerplate (course
+  name, lecturer, date, logo text) and is dropped, as are slide numbers;
+- a header or footer line that stays the same over a run of slides and changes between
+  runs is a *section* label (Beamer's navigation lines, a running topic footer);
+- the title is the top line, or lines, of the largest type in the upper part;
+- everything else is the body, in reading order.
+
+Consecutive reads with the same title whose body only grew are one slide (a build that
+the change detector counted as a change).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
+from highlights.types import Region, Slide, SlideLine
+
+MIN_LINE_CONFIDENCE = 0.6
+# Lines starting above this (share of the crop's height) may be the title.
+TITLE_ZONE = 0.4
+# Header and footer bands, as shares of the crop's height from each edge.
+EDGE_BAND = 0.15
+# A band line on at least this share of slides (and 3 or more) is boilerplate.
+BOILERPLATE_SHARE = 0.6
+# The moment a slide is read: this long before its span ends (builds are complete) ...
+_READ_BEFORE_END = 1.5
+# ... but never earlier than this share into the span.
+_READ_NOT_BEFORE = 0.5
+
+_SLIDE_NUMBER = re.compile(
+    r"^(?:slide|page|p\.?)?\s*\d{1,3}(?:\s*(?:/|of)\s*\d{1,3})?$", re.IGNORECASE
+)
+_CONTINUED = re.compile(
+    r"\s*(?:\((?:cont(?:inued|'d|d|\.)?|ctd\.?)\)|[-–—:,]\s*(?:cont(?:inued|'d|\.)?|ctd\.?)"
+    r"|\bcont(?:inued|'d|\.))\s*$",
+    re.IGNORECASE,
+)
+_TRAILING_NUMBER = re.compile(r"\s*[-–—(\[]?\s*\d{1,3}\s*(?:/|of)\s*\d{1,3}\s*[)\]]?\s*$")
+_LEADING_NUMBER = re.compile(r"^\s*(?:slide\s*)?\d{1,3}\s*[.:)\-–—]\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SlideRead:
+    """What OCR found on one slide span, before the deck is read as a whole."""
+
+    start: float
+    end: float
+    lines: tuple[OcrLine, ...]
+
+
+@dataclass
+class SlideDeck:
+    """The lecture's slides with their text, and what reading them cost."""
+
+    slides: list[Slide]
+    reads: int = 0
+    seconds: float = 0.0
+    engine: str = ENGINE_NAME
+    has_sections: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def with_text(self) -> int:
+        return sum(1 for s in self.slides if s.title or s.lines)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "engine": self.engine,
+            "slides_read": self.reads,
+            "slides": len(self.slides),
+            "slides_with_text": self.with_text,
+            "titled": sum(1 for s in self.slides if s.title),
+            "sections": self.has_sections,
+            "ocr_seconds": round(self.seconds, 2),
+        }
+
+
+def normalize(text: str) -> str:
+    """Lower-case letters and digits only: how two OCR reads of one line are compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed.lower() if ch.isalnum())
+
+
+def clean_title(title: str) -> str:
+    """A slide title as a topic title: no "(cont.)", no slide numbers, tidy spaces."""
+    text = " ".join(title.split())
+    previous = None
+    while previous != text:
+        previous = text
+        text = _CONTINUED.sub("", text)
+        text = _TRAILING_NUMBER.sub("", text)
+        text = _LEADING_NUMBER.sub("", text)
+        text = text.strip(" -–—:,;.")
+    return text
+
+
+def slide_spans(changes: Sequence[float], duration: float) -> list[tuple[float, float]]:
+    """The spans between slide changes, covering the whole recording."""
+    edges = [0.0, *sorted(t for t in changes if 0.0 < t < duration), max(duration, 0.0)]
+    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
+def read_moment(start: float, end: float, not_blank: Callable[[float], bool] | None = None) -> float:
+    """When to read a slide: late in its span (builds complete), on a non-blank frame."""
+    latest = max(start, end - _READ_BEFORE_END)
+    earliest = start + _READ_NOT_BEFORE * (end - start)
+    moment = max(earliest, latest) if end - start > 2 * _READ_BEFORE_END else (start + end) / 2
+    if not_blank is None or not_blank(moment):
+        return moment
+    for fraction in (0.75, 0.5, 0.25, 0.9):  # the slide went blank late: look earlier
+        t = start + fraction * (end - start)
+        if not_blank(t):
+            return t
+    return moment
+
+
+def grab_frames(path: Path, times: Sequence[float]) -> Iterator[tuple[float, np.ndarray]]:
+    """(time, BGR frame) for each requested time in ascending order, decoded from `path`.
+
+    Seeks only when the next time is far ahead: decoding forward through a few seconds
+    is cheaper than a seek back to the previous keyframe.
+    """
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        base = stream.time_base
+        position = -1e9
+        frames = None
+        for wanted in sorted(times):
+            if frames is None or wanted - position > 5.0:
+                container.seek(max(0, int(wanted / base)), stream=stream, backward=True)
+                frames = container.decode(stream)
+            picked = None
+            for frame in frames:
+                t = float(frame.time) if frame.time is not None else position
+                position = t
+                if t + 1e-3 >= wanted:
+                    picked = frame
+                    break
+            if picked is None:
+                return
+            yield wanted, picked.to_ndarray(format="bgr24")
+
+
+def screen_crop(frame: np.ndarray, screen: Region, camera: Region | None) -> np.ndarray:
+    """The screen region of a frame, with the camera inset painted in the crop's median."""
+    h, w = frame.shape[:2]
+    x0, y0 = int(round(screen.x * w)), int(round(screen.y * h))
+    x1 = int(round((screen.x + screen.width) * w))
+    y1 = int(round((screen.y + screen.height) * h))
+    crop = np.array(frame[max(0, y0) : max(y1, y0 + 1), max(0, x0) : max(x1, x0 + 1)])
+    if camera is not None and not camera.is_empty and crop.size:
+        cx0 = int(round(camera.x * w)) - x0 - 4
+        cy0 = int(round(camera.y * h)) - y0 - 4
+        cx1 = int(round((camera.x + camera.width) * w)) - x0 + 4
+        cy1 = int(round((camera.y + camera.height) * h)) - y0 + 4
+        ch, cw = crop.shape[:2]
+        cx0, cy0, cx1, cy1 = max(cx0, 0), max(cy0, 0), min(cx1, cw), min(cy1, ch)
+        if cx1 > cx0 and cy1 > cy0:
+            fill = np.median(crop.reshape(-1, 3), axis=0).astype(crop.dtype)
+            crop[cy0:cy1, cx0:cx1] = fill
+    return crop
+
+
+def read_slide_images(
+    path: Path,
+    spans: Sequence[tuple[float, float]],
+    screen: Region,
+    camera: Region | None,
+    *,
+    not_blank: Callable[[float], bool] | None = None,
+    engine: OcrEngine | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> list[SlideRead]:
+    """OCR one frame per span; spans with nothing legible come back with no lines."""
+    engine = engine or OcrEngine.shared()
+    moments = [read_moment(a, b, not_blank) for a, b in spans]
+    by_moment = {m: i for i, m in enumerate(moments)}
+    lines: list[tuple[OcrLine, ...]] = [() for _ in spans]
+    for done, (moment, frame) in enumerate(grab_frames(path, moments), start=1):
+        crop = screen_crop(frame, screen, camera)
+        lines[by_moment[moment]] = tuple(engine.read(crop))
+        if progress is not None:
+            progress(done / max(1, len(spans)))
+    return [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
+
+
+def _band(line: OcrLine) -> str | None:
+    if line.top < EDGE_BAND:
+        return "top"
+    if line.bottom > 1.0 - EDGE_BAND:
+        return "bottom"
+    return None
+
+
+def _legible(line: OcrLine) -> bool:
+    letters = sum(ch.isalpha() for ch in line.text)
+    return line.confidence >= MIN_LINE_CONFIDENCE and letters >= 2
+
+
+def _title_lines(lines: Sequence[OcrLine]) -> list[OcrLine]:
+    """The top line(s) of the largest type in the upper part of the slide."""
+    upper = [ln for ln in lines if ln.top < TITLE_ZONE]
+    if not upper:
+        return []
+    tallest = max(ln.height for ln in upper)
+    body_heights = [ln.height for ln in lines if ln.top >= TITLE_ZONE] or [tallest]
+    big = [ln for ln in upper if ln.height >= 0.75 * tallest]
+    big.sort(key=lambda ln: ln.top)
+    if tallest < 1.1 * float(np.median(body_heights)) and big[0].top > 0.2:
+        return []  # nothing stands out as a heading: a text-only slide
+    title = [big[0]]
+    for line in big[1:]:  # a heading wrapped over two lines
+        if line.top - title[-1].bottom < 0.8 * tallest:
+            title.append(line)
+        else:
+            break
+    return title
+
+
+def build_deck(
+    reads: Sequence[SlideRead], vocabulary: set[str] | None = None
+) -> tuple[list[Slide], bool]:
+    """Deck-level reading of the OCR'd slides: (slides, whether it has section labels)."""
+    words = set(vocabulary or ())
+    for read in reads:  # words the OCR did read with spaces count as known words too
+        for line in read.lines:
+            if " " in line.text:
+                words.update(w.lower() for w in re.findall(r"[A-Za-z]+", line.text))
+
+    legible = [[ln for ln in r.lines if _legible(ln)] for r in reads]
+    with_text = [ls for ls in legible if ls]
+    band_counts: Counter[str] = Counter()
+    for lines in with_text:
+        band_counts.update({normalize(ln.text) for ln in lines if _band(ln)})
+    boilerplate = {
+        text
+        for text, count in band_counts.items()
+        if len(with_text) >= 3 and count >= BOILERPLATE_SHARE * len(with_text)
+    }
+
+    structured: list[tuple[str, str, list[OcrLine]]] = []  # (title, section label, body)
+    for lines in legible:
+        kept = [
+            ln
+            for ln in lines
+            if not _SLIDE_NUMBER.match(ln.text.strip())
+            and not (_band(ln) and normalize(ln.text) in boilerplate)
+        ]
+        title_lines = _title_lines(kept)
+        title = " ".join(ln.text for ln in title_lines)
+        rest = [ln for ln in kept if ln not in title_lines]
+        labels = [ln for ln in rest if _band(ln)]
+        label = labels[-1].text if labels else ""
+        structured.append((title, label, rest))
+
+    has_sections = _has_sections([normalize(label) for _, label, _ in structured])
+    slides: list[Slide] = []
+    for read, (title, label, rest) in zip(reads, structured, strict=True):
+        section = respace(label, words) if has_sections else ""
+        body = [ln for ln in rest if not (has_sections and ln.text == label)]
+        kept_lines = tuple(
+            SlideLine(respace(ln.text, words), round(ln.confidence, 3)) for ln in body
+        )
+        all_conf = [ln.confidence for ln in read.lines if _legible(ln)]
+        slide = Slide(
+            start=read.start,
+            end=read.end,
+            title=respace(title, words),
+            lines=kept_lines,
+            confidence=float(np.mean(all_conf)) if all_conf else 0.0,
+            section=section,
+        )
+        slides.append(slide)
+    return merge_builds(slides), has_sections
+
+
+def _has_sections(labels: Sequence[str]) -> bool:
+    """Labels name sections when most slides carry one and it changes in runs."""
+    present = [lab for lab in labels if lab]
+    if len(present) < 3 or len(present) < 0.5 * len(labels):
+        return False
+    distinct = set(present)
+    if len(distinct) < 2:
+        return False
+    runs = sum(1 for a, b in zip(labels, labels[1:], strict=False) if a and a == b)
+    # a slide-number-like label changes on every slide; a section label repeats
+    return runs >= max(1, len(present) // 4) and len(distinct) < 0.8 * len(present)
+
+
+def merge_builds(slides: Sequence[Slide]) -> list[Slide]:
+    """Join consecutive slides with one title whose body only grew (a bullet build)."""
+    merged: list[Slide] = []
+    for slide in slides:
+        if merged:
+            last = merged[-1]
+            same_title = normalize(last.title) == normalize(slide.title) and (
+                last.title or last.lines
+            )
+            before = {normalize(ln.text) for ln in last.lines}
+            after = {normalize(ln.text) for ln in slide.lines}
+            if same_title and last.section == slide.section and before <= after:
+                merged[-1] = Slide(
+                    start=last.start,
+                    end=slide.end,
+                    title=slide.title or last.title,
+                    lines=slide.lines,
+                    confidence=max(last.confidence, slide.confidence),
+                    section=slide.section,
+                )
+                continue
+        merged.append(slide)
+    return merged
+
+
+def read_deck(
+    path: Path,
+    slide_changes: Sequence[float],
+    duration: float,
+    screen: Region,
+    camera: Region | None,
+    *,
+    vocabulary: set[str] | None = None,
+    not_blank: Callable[[float], bool] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> SlideDeck:
+    """Read every distinct slide of a recording and return the deck."""
+    began = time.monotonic()
+    spans = slide_spans(slide_changes, duration)
+    reads = read_slide_images(
+        path, spans, screen, camera, not_blank=not_blank, progress=progress
+    )
+    slides, has_sections = build_deck(reads, vocabulary)
+    deck = SlideDeck(
+        slides=[s for s in slides if s.title or s.lines],
+        reads=len(reads),
+        seconds=time.monotonic() - began,
+        has_sections=has_sections,
+    )
+    if not deck.slides:
+        deck.notes.append("slide text: OCR found no legible text on the screen")
+    return deck
