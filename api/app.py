@@ -18,7 +18,7 @@ from api.context import ApiContext
 from api.errors import ApiConfigError, error_response, install_error_handlers
 from api.files import FileUrls
 from api.launcher import JobLauncher, choose_launcher
-from api.routes import files, info, jobs, pages
+from api.routes import files, info, jobs, pages, search
 from api.routes.pages import STATIC_DIR
 from api.schemas import JobSourceRequest
 from db.engine import DatabaseError, get_engine
@@ -130,6 +130,7 @@ def create_app(
         return error_response(503, str(exc))
 
     app.include_router(jobs.router)
+    app.include_router(search.router)
     app.include_router(files.router)
     app.include_router(info.router)
     app.include_router(pages.router)

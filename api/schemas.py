@@ -190,6 +190,18 @@ class SegmentList(BaseModel):
     items: list[SegmentOut]
 
 
+class SearchHitOut(BaseModel):
+    start_time: float
+    end_time: float
+    source: Literal["slide", "transcript"]
+    text: str
+    topic: str | None = Field(..., description="The topic segment the hit falls in.")
+
+
+class SearchResults(BaseModel):
+    hits: list[SearchHitOut] = Field(..., description="Best first.")
+
+
 class TimelineEntryOut(BaseModel):
     stage: str
     agent_name: str | None

@@ -231,6 +231,31 @@ def transcript(job_id: str,
 
 
 @app.command()
+def search(job_id: str, query: str,
+           limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+           as_json: JsonOpt = False) -> None:
+    """Search what was said and what the slides show; best hits first."""
+    settings = settings_or_exit(as_json)
+    from db.queries import get_job, topic_spans
+    from highlights.search import SearchQueryError, TopicSpan, load_lecture_text, search_lecture
+    from highlights.storage import open_storage
+
+    with _with_session(settings) as session:
+        if get_job(session, job_id) is None:
+            raise fail(f"no job with id {job_id}", as_json)
+        topics = [TopicSpan(*span) for span in topic_spans(session, job_id)]
+    transcript, slides = load_lecture_text(open_storage(settings), job_id)
+    try:
+        hits = search_lecture(query, transcript, slides, topics, limit=limit)
+    except SearchQueryError as exc:
+        raise fail(str(exc), as_json, 2) from None
+    if as_json:
+        emit({"hits": [h.to_dict() for h in hits]})
+    else:
+        render.print_search_hits(console, query, [h.to_dict() for h in hits])
+
+
+@app.command()
 def timeline(job_id: str, as_json: JsonOpt = False) -> None:
     """The job's processing timeline: every stage attempt with its outcome and time."""
     settings = settings_or_exit(as_json)

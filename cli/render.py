@@ -196,6 +196,19 @@ def print_timeline(console: Console, rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def print_search_hits(console: Console, query: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print(f"No hits for {query!r}.")
+        return
+    table = Table(title=f"Search: {query}")
+    for name in ("Time", "Where", "Text", "Topic"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(f"{clock(r['start_time'])}-{clock(r['end_time'])}", r["source"], r["text"],
+                      r["topic"] or "-")
+    console.print(table)
+
+
 def print_bundle(console: Console, data: dict[str, Any]) -> None:
     job = data["job"]
     console.print(f"[bold]{job['job_id']}[/]  {job['filename']}  status={job['status']}  "

@@ -163,6 +163,16 @@ def full_transcript(session: Session, job_id: str) -> list[TranscriptLine]:
     return [TranscriptLine(*row) for row in session.execute(statement)]
 
 
+def topic_spans(session: Session, job_id: str) -> list[tuple[float, float, str]]:
+    """(start, end, topic) of the job's content segments, in order."""
+    statement = (
+        select(ContentSegment.start_time, ContentSegment.end_time, ContentSegment.topic)
+        .where(ContentSegment.job_id == job_id)
+        .order_by(ContentSegment.segment_order, ContentSegment.id)
+    )
+    return [(float(a), float(b), str(t)) for a, b, t in session.execute(statement)]
+
+
 def transcript_text(session: Session, job_id: str) -> str:
     """The whole transcript as one string, segments joined by spaces."""
     return " ".join(line.text.strip() for line in full_transcript(session, job_id)).strip()

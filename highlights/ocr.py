@@ -134,7 +134,7 @@ def respace(text: str, vocabulary: set[str]) -> str:
 def _split_known(token: str, vocabulary: set[str]) -> str:
     match = _WORD.search(token)
     core = match.group(0) if match else ""
-    if len(core) < 5 or core.lower() in vocabulary:
+    if len(core) < 5 or _known(core.lower(), vocabulary):
         return token
     pieces = _segment(core.lower(), vocabulary)
     if pieces is None or len(pieces) < 2:
@@ -145,6 +145,16 @@ def _split_known(token: str, vocabulary: set[str]) -> str:
         split.append(core[i : i + len(piece)])
         i += len(piece)
     return token[: match.start()] + " ".join(split) + token[match.end() :]  # type: ignore[union-attr]
+
+
+def _known(word: str, vocabulary: set[str]) -> bool:
+    """A word of the lecture, or an inflection of one ("algorithms" when "algorithm" is)."""
+    if word in vocabulary:
+        return True
+    return any(
+        word.endswith(suffix) and word[: -len(suffix)] in vocabulary
+        for suffix in ("s", "es", "ed", "d", "ing", "ly", "er")
+    )
 
 
 def _segment(word: str, vocabulary: set[str]) -> list[str] | None:
@@ -158,7 +168,7 @@ def _segment(word: str, vocabulary: set[str]) -> list[str] | None:
             piece = word[start:end]
             if prefix is None:
                 continue
-            if piece in vocabulary or piece in ("a", "i"):
+            if (len(piece) > 1 and piece in vocabulary) or piece == "a":
                 candidate = [*prefix, piece]
                 current = best[end]
                 if current is None or len(candidate) < len(current):

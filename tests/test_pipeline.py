@@ -130,6 +130,16 @@ def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
         assert clip.topic == segment.topic and clip.importance_score == pytest.approx(segment.importance_score)
         assert segment.start_time - 1.0 <= clip.start_time < clip.end_time <= segment.end_time + 1.0
     assert storage.exists(f"results/{job_id}/transcript.srt")
+
+    # The slides were read once each, and their titles name the topics.
+    truth = json.loads(SCREEN.with_suffix(".json").read_text())
+    slides = json.loads(storage.read_bytes(f"results/{job_id}/slides.json"))["slides"]
+    assert slides and all(s["title"] and 0 <= s["confidence"] <= 1 for s in slides), slides
+    assert completed["layout_analysis"].metadata_["slide_text"]["slides_with_text"] == len(slides)
+    with session_scope(get_engine(settings)) as session:
+        topics = list(session.scalars(select(ContentSegment.topic).where(
+            ContentSegment.job_id == job_id).order_by(ContentSegment.segment_order)))
+    assert topics == [t["title"] for t in truth["topics"]], topics
     # Scratch files are gone once the job is complete.
     assert not storage.list(f"work/{job_id}/")
     assert not (settings.work_dir / job_id).exists()

@@ -128,7 +128,13 @@ def slide_runs(slides: Sequence[Slide], end_time: float) -> list[SlideRun]:
 
 
 def _run_title(group: Sequence[Slide], by_section: bool) -> str:
-    """The section label, or the title of the slide shown longest in the run."""
+    """The section label; or the heading the run's titles share ("Sorting" for "Sorting:
+    merge sort" and "Sorting: quicksort"); or the title of the slide shown longest."""
+    if not by_section:
+        titles = {normalize(clean_title(s.title)) for s in group if s.title}
+        heads = {_SUBTITLE.split(clean_title(s.title), maxsplit=1)[0] for s in group if s.title}
+        if len(titles) > 1 and len({normalize(h) for h in heads}) == 1:
+            return heads.pop()
     shown: dict[str, float] = {}
     names: dict[str, str] = {}
     for s in group:

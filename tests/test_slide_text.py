@@ -1,0 +1,148 @@
+"""Slide text: the real OCR engine on slides drawn by the lecture generator.
+
+No test here stubs the engine: slides are rendered with real fonts (as the generated
+lectures are) and read by RapidOCR; the committed fixtures are read from their video.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from highlights.ocr import OcrEngine, respace
+from highlights.slide_text import (
+    SlideRead,
+    build_deck,
+    clean_title,
+    merge_builds,
+    normalize,
+    read_deck,
+    slide_spans,
+)
+from highlights.types import Region, Slide, SlideLine
+from lecturesynth.scripts import TOPICS
+from lecturesynth.slides import render_slide
+
+LECTURES = Path(__file__).parent / "fixtures" / "lectures"
+
+
+def render(slide_index: int, topic_index: int, footer: str, number: int,
+           size: tuple[int, int] = (960, 540)) -> np.ndarray:
+    slide = TOPICS[topic_index].slides[slide_index]
+    return render_slide(slide, len(slide.bullets), footer, number, topic_index, size)
+
+
+
+@pytest.fixture(scope="module")
+def engine() -> OcrEngine:
+    return OcrEngine.shared()
+
+
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
+def test_ocr_reads_a_rendered_slide(engine: OcrEngine, size: tuple[int, int]) -> None:
+    slide = TOPICS[0].slides[0]
+    lines = engine.read(render(0, 0, "Data Structures 101", 4, size))
+    texts = [normalize(ln.text) for ln in lines]
+    assert normalize(slide.title) in texts, texts
+    for bullet in slide.bullets:
+        assert normalize(bullet.text) in texts, (bullet.text, texts)
+    assert all(0.0 <= ln.confidence <= 1.0 and 0 <= ln.top < ln.bottom <= 1 for ln in lines)
+    # read top to bottom: the title comes first
+    assert texts[0] == normalize(slide.title)
+
+
+def test_deck_drops_repeated_footer_and_numbers_and_finds_titles(engine: OcrEngine) -> None:
+    # Four slides of two topics, each with the course name and slide number in the footer.
+    reads = []
+    for i, (topic, slide) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        image = render(slide, topic, "Data Structures 101", i + 1)
+        reads.append(SlideRead(i * 30.0, (i + 1) * 30.0, tuple(engine.read(image))))
+    slides, has_sections = build_deck(reads)
+    assert not has_sections
+    assert [normalize(s.title) for s in slides] == [
+        normalize(TOPICS[t].slides[k].title) for t, k in [(0, 0), (0, 1), (1, 0), (1, 1)]
+    ]
+    for s in slides:
+        bodies = [normalize(ln.text) for ln in s.lines]
+        assert normalize("Data Structures 101") not in bodies
+        assert not any(b.isdigit() for b in bodies), bodies
+        assert 0.5 < s.confidence <= 1.0
+
+
+def test_deck_with_a_running_topic_footer_has_sections(engine: OcrEngine) -> None:
+    reads = []
+    plan = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    for i, (topic, slide) in enumerate(plan):
+        image = render(slide, topic, TOPICS[topic].title, i + 1)
+        reads.append(SlideRead(i * 30.0, (i + 1) * 30.0, tuple(engine.read(image))))
+    slides, has_sections = build_deck(reads)
+    assert has_sections
+    assert [normalize(s.section) for s in slides] == [normalize(TOPICS[t].title) for t, _ in plan]
+
+
+def test_read_deck_on_a_committed_lecture() -> None:
+    truth = json.loads((LECTURES / "pip.json").read_text())
+    layout = truth["layout"]
+    deck = read_deck(
+        LECTURES / "pip.mp4", truth["slide_changes"], truth["duration"],
+        Region.from_dict(layout["screen_region"]), Region.from_dict(layout["camera_region"]),
+    )
+    # one read per span between slide changes, and every span shows a titled slide
+    assert deck.reads == len(truth["slide_changes"]) + 1
+    assert deck.slides and all(s.title for s in deck.slides)
+    sections = {normalize(s.section) for s in deck.slides}
+    assert sections == {normalize(t["title"]) for t in truth["topics"]}
+    summary = deck.summary()
+    assert summary["slides_with_text"] == len(deck.slides) and summary["ocr_seconds"] > 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Hash Tables (cont.)", "Hash Tables"),
+        ("Hash Tables (continued)", "Hash Tables"),
+        ("Hash Tables - cont'd", "Hash Tables"),
+        ("Sorting 3/12", "Sorting"),
+        ("Slide 4: Graph Traversal", "Graph Traversal"),
+        ("7. The Immune System", "The Immune System"),
+        ("Newton's Laws of Motion", "Newton's Laws of Motion"),
+    ],
+)
+def test_clean_title(raw: str, clean: str) -> None:
+    assert clean_title(raw) == clean
+
+
+def test_respace_splits_only_into_known_words() -> None:
+    vocabulary = {"load", "factor", "hash", "function", "maps", "each", "key", "to", "bucket"}
+    assert respace("BinarySearchTrees", vocabulary) == "Binary Search Trees"
+    assert respace("loadfactor", vocabulary) == "load factor"
+    assert respace("Ahashfunctionmapseachkeytoabucket", vocabulary) == (
+        "A hash function maps each key to a bucket"
+    )
+    # unknown words stay as read: never invent a split
+    assert respace("photosynthesis", vocabulary) == "photosynthesis"
+    assert respace("Hash tables: the idea", vocabulary) == "Hash tables: the idea"
+
+
+def test_bullet_build_read_twice_is_one_slide() -> None:
+    first = Slide(0.0, 10.0, "Sorting", (SlideLine("Merge sort", 0.9),), 0.9)
+    build = Slide(10.0, 25.0, "Sorting", (SlideLine("Merge sort", 0.9), SlideLine("Quicksort", 0.9)), 0.9)
+    other = Slide(25.0, 40.0, "Graphs", (SlideLine("Vertices", 0.9),), 0.9)
+    merged = merge_builds([first, build, other])
+    assert [(s.start, s.end, s.title) for s in merged] == [(0.0, 25.0, "Sorting"), (25.0, 40.0, "Graphs")]
+    assert [ln.text for ln in merged[0].lines] == ["Merge sort", "Quicksort"]
+
+
+def test_slide_spans_cover_the_recording() -> None:
+    assert slide_spans([10.0, 25.0, 99.0], 60.0) == [(0.0, 10.0), (10.0, 25.0), (25.0, 60.0)]
+    assert slide_spans([], 30.0) == [(0.0, 30.0)]
+
+
+def test_blank_screen_reads_nothing(engine: OcrEngine) -> None:
+    blank = np.full((540, 960, 3), 20, dtype=np.uint8)
+    assert engine.read(blank) == []
+    slides, _ = build_deck([SlideRead(0.0, 30.0, ())])
+    assert slides == [] or all(not s.title and not s.lines for s in slides)
