@@ -86,19 +86,16 @@ def _score(query_terms: Sequence[str], text: str) -> float:
     words = tokens(text)
     if not words:
         return 0.0
-    found = [any(_term_matches(t, w) for w in words) for t in query_terms]
-    if not any(found):
-        joined = "".join(words)
-        return 3.0 if "".join(query_terms) in joined else 0.0
-    if all(found):
-        n = len(query_terms)
-        for i in range(len(words) - n + 1):
-            if all(_term_matches(t, w) for t, w in zip(query_terms, words[i : i + n], strict=True)):
-                return 3.0
-        if len(query_terms) > 1 and "".join(query_terms) in "".join(words):
+    n = len(query_terms)
+    for i in range(len(words) - n + 1):
+        if all(_term_matches(t, w) for t, w in zip(query_terms, words[i : i + n], strict=True)):
             return 3.0
+    if "".join(query_terms) in "".join(words):  # OCR ran the words together
+        return 3.0
+    found = [any(_term_matches(t, w) for w in words) for t in query_terms]
+    if all(found):
         return 2.0
-    return sum(found) / len(found)
+    return sum(found) / n
 
 
 def _topic_at(topics: Sequence[TopicSpan], start: float, end: float) -> str | None:

@@ -10,6 +10,7 @@ runner starts runs of the deployment on a real Prefect server, and a
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -31,6 +32,7 @@ from db.engine import get_engine, session_scope
 from db.models import ALL_MODELS, Job
 from highlights.settings import Settings
 from highlights.storage import Storage, open_storage
+from highlights.types import Slide, SlideLine, Transcript, TranscriptSegment
 from tests.api_helpers import (
     AUTH,
     SRT,
@@ -127,6 +129,7 @@ def test_every_api_route_needs_the_token(client: TestClient, seeded) -> None:
         ("get", f"/jobs/{job}/transcript"),
         ("get", f"/jobs/{job}/segments"),
         ("get", f"/jobs/{job}/timeline"),
+        ("get", f"/jobs/{job}/search?q=tree"),
         ("post", f"/jobs/{job}/retry"),
         ("delete", f"/jobs/{job}"),
         ("post", "/jobs"),
@@ -343,6 +346,32 @@ def test_segments_and_timeline(client: TestClient, seeded) -> None:
 
 
 # -- submitting ------------------------------------------------------------------------
+
+
+def test_search_finds_spoken_words_and_words_only_on_slides(
+    client: TestClient, seeded, store: Storage
+) -> None:
+    job = seeded.job_id
+    transcript = Transcript(segments=[
+        TranscriptSegment(12.0, 15.0, "Binary search trees keep keys in order.", 0.9),
+        TranscriptSegment(121.0, 125.0, "A balanced tree has logarithmic height.", 0.9),
+    ], language="en", provider="test", model="test")  # fmt: skip
+    store.put_bytes(json.dumps(transcript.to_dict()).encode(), f"results/{job}/transcript.json")
+    slides = [Slide(100.0, 160.0, "AVL rotations", (SlideLine("Rebalancing after insertion", 0.95),), 0.95)]
+    store.put_bytes(json.dumps({"slide_changes": [100.0], "slides": [s.to_dict() for s in slides]}).encode(),
+                    f"results/{job}/slides.json")
+
+    found = client.get(f"/jobs/{job}/search", params={"q": "rebalancing"}, headers=AUTH)
+    assert found.status_code == 200, found.text
+    assert found.json() == {"hits": [{"start_time": 100.0, "end_time": 160.0, "source": "slide",
+                                      "text": "Rebalancing after insertion", "topic": "Balanced trees"}]}
+    trees = client.get(f"/jobs/{job}/search", params={"q": "tree"}, headers=AUTH).json()["hits"]
+    assert [(h["source"], h["start_time"], h["topic"]) for h in trees] == [
+        ("transcript", 12.0, "Hash tables"), ("transcript", 121.0, "Balanced trees")]
+    assert client.get(f"/jobs/{job}/search", params={"q": "zebra"}, headers=AUTH).json() == {"hits": []}
+    assert client.get(f"/jobs/{job}/search", params={"q": ""}, headers=AUTH).status_code == 422
+    assert client.get(f"/jobs/{job}/search", params={"q": "?!"}, headers=AUTH).status_code == 422
+    assert client.get("/jobs/nope/search", params={"q": "tree"}, headers=AUTH).status_code == 404
 
 
 def test_upload_creates_a_queued_job_with_the_file_stored_and_starts_it(

@@ -151,6 +151,7 @@ def test_upload_watch_progress_play_a_clip_with_subtitles(server, page) -> None:
     segments = httpx.get(f"{server.url}/jobs/{job_id}/segments", headers=AUTH).json()["items"]
     assert page.locator("#topic-bar .topic").count() == len(segments) >= 1
 
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # Transcript: the filter keeps only matching lines; a click seeks the lecture player.
     transcript = httpx.get(f"{server.url}/jobs/{job_id}/transcript", headers=AUTH).json()
     word = max(transcript["text"].split(), key=len).strip(".,;:!?").lower()
@@ -170,12 +171,29 @@ def test_upload_watch_progress_play_a_clip_with_subtitles(server, page) -> None:
     )
     page.fill("#transcript-filter", "")
 
+    # A word only on a slide ("Filling the table"), never spoken: the search box finds it
+    # at that slide, and a click jumps the lecture player there.
+    hits = httpx.get(f"{server.url}/jobs/{job_id}/search", params={"q": "filling"},
+                     headers=AUTH).json()["hits"]
+    slide_hits = [h for h in hits if h["source"] == "slide"]
+    assert slide_hits and "filling" in slide_hits[0]["text"].lower(), hits
+    assert slide_hits[0]["start_time"] > 5.0
+    page.fill("#transcript-filter", "filling")
+    page.wait_for_selector("#slide-hits li .badge.slide")
+    assert "filling" in page.locator("#slide-hits li .line-text").first.inner_text().lower()
+    page.locator("#slide-hits li .line-text").first.click()
+    page.wait_for_function(
+        "(t) => Math.abs(document.getElementById('lecture-player').currentTime - t) < 1.0",
+        arg=slide_hits[0]["start_time"],
+    )
+    page.screenshot(path=str(ARTIFACTS / "slide-search.png"), full_page=False)
+    page.fill("#transcript-filter", "")
+
     # Processing timeline rows for every stage.
     stages = page.locator("#timeline-body tr td:nth-child(2)").all_inner_texts()
     assert {"uploading", "transcription", "compilation", "complete"} <= set(stages)
 
     page.evaluate("() => document.querySelector('.clip video').pause()")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "results-page.png"
     page.screenshot(path=str(shot), full_page=True)
     page.goto(server.url + "/#")

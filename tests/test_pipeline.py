@@ -140,6 +140,17 @@ def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
         topics = list(session.scalars(select(ContentSegment.topic).where(
             ContentSegment.job_id == job_id).order_by(ContentSegment.segment_order)))
     assert topics == [t["title"] for t in truth["topics"]], topics
+    # "Filling" is on a slide ("Filling the table") and never said: search finds it there.
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["search", job_id, "filling", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)["hits"]
+    filling = next(s for s in slides if "filling" in s["title"].lower())
+    assert hits[0] == {"start_time": filling["start"], "end_time": filling["end"], "source": "slide",
+                       "text": filling["title"], "topic": truth["topics"][0]["title"]}, hits
     # Scratch files are gone once the job is complete.
     assert not storage.list(f"work/{job_id}/")
     assert not (settings.work_dir / job_id).exists()

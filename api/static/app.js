@@ -402,6 +402,35 @@ function renderTranscript() {
   $("transcript-empty").hidden = lines.length > 0 || state.transcript.length === 0;
 }
 
+// Slide text is searched on the server (OCR'd slides live in the object store); the
+// hits sit above the transcript lines and jump the player to the slide.
+let slideSearchTimer = null;
+function scheduleSlideSearch() {
+  clearTimeout(slideSearchTimer);
+  slideSearchTimer = setTimeout(searchSlides, 250);
+}
+
+async function searchSlides() {
+  const query = $("transcript-filter").value.trim();
+  const list = $("slide-hits");
+  if (!query || !state.jobId) { list.replaceChildren(); list.hidden = true; return; }
+  let result;
+  try {
+    result = await api(`/jobs/${encodeURIComponent(state.jobId)}/search?q=${encodeURIComponent(query)}&limit=50`);
+  } catch (err) {
+    list.hidden = true;
+    return;
+  }
+  if ($("transcript-filter").value.trim() !== query) return;  // the user typed on
+  const hits = result.hits.filter((hit) => hit.source === "slide");
+  list.replaceChildren(...hits.map((hit) => el("li", { "data-start": hit.start_time },
+    el("button", { type: "button", class: "time link", text: clock(hit.start_time), onclick: () => seekLecture(hit.start_time) }),
+    el("span", { class: "badge slide", text: "slide" }),
+    el("span", { class: "line-text", title: hit.topic || "", onclick: () => seekLecture(hit.start_time) }, ...highlighted(hit.text, query.toLowerCase())))));
+  list.hidden = hits.length === 0;
+  $("transcript-empty").hidden = hits.length > 0 || $("transcript").children.length > 0 || state.transcript.length === 0;
+}
+
 // -- actions ------------------------------------------------------------------------
 
 async function retryJob() {
@@ -433,7 +462,7 @@ async function init() {
   $("status-filter").addEventListener("change", () => { state.offset = 0; loadJobs(); });
   $("prev-page").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); loadJobs(); });
   $("next-page").addEventListener("click", () => { state.offset += PAGE_SIZE; loadJobs(); });
-  $("transcript-filter").addEventListener("input", renderTranscript);
+  $("transcript-filter").addEventListener("input", () => { renderTranscript(); scheduleSlideSearch(); });
   $("retry-button").addEventListener("click", retryJob);
   $("delete-button").addEventListener("click", deleteJob);
   window.addEventListener("hashchange", route);
