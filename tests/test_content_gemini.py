@@ -17,7 +17,7 @@ from highlights.content import AnalysisError, get_analyzer
 from highlights.content.gemini import FALLBACK_PROVIDER, GeminiAnalyzer
 from highlights.content.local import LocalAnalyzer
 from highlights.settings import load_settings
-from highlights.types import SilenceRegion, Transcript
+from highlights.types import SilenceRegion, Slide, SlideLine, Transcript
 from tests.content_topics import (
     DATA_STRUCTURES,
     BuiltLecture,
@@ -328,3 +328,18 @@ def test_get_analyzer_reads_gemini_settings(lecture):
     assert isinstance(analyzer, GeminiAnalyzer)
     assert fake.requests[0].model == "gemini-test-model"
     assert result.provider == "gemini" and len(result.segments) == len(lecture.topics)
+
+
+def test_slide_titles_and_text_are_in_the_prompt_with_their_times(lecture):
+    slides = [
+        Slide(t["start"] - 0.5, t["end"], t["title"], (SlideLine(f"About {t['title'].lower()}", 0.9),), 0.9)
+        for t in lecture.topics
+    ]
+    with FakeGemini() as fake:
+        fake.queue(truthful_answer(lecture))
+        make_analyzer(fake).analyze(
+            transcript_from_speech(lecture.speech), slide_changes=lecture.slide_changes,
+            silences=[], duration=lecture.duration, slides=slides)
+    prompt = fake.requests[0].texts[0]
+    for slide in slides:
+        assert f"- {slide.start:.1f}-{slide.end:.1f} {slide.title}: {slide.lines[0].text}" in prompt

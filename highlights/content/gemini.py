@@ -132,11 +132,13 @@ class GeminiAnalyzer:
                 duration=duration,
                 window_number=number,
                 window_count=len(windows),
+                slides=slides,
             )
             outcome = self._ask_window(prompt, window, line_starts)
             if isinstance(outcome, str):  # unusable twice: the local analyzer takes over
                 result = self.fallback.analyze(
-                    transcript, slide_changes=slide_changes, silences=silences, duration=duration
+                    transcript, slide_changes=slide_changes, silences=silences,
+                    duration=duration, slides=slides,
                 )
                 result.provider = FALLBACK_PROVIDER
                 result.notes = [

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from highlights.types import SilenceRegion, TranscriptSegment
+from highlights.types import SilenceRegion, Slide, TranscriptSegment
 
 SYSTEM_INSTRUCTION = """\
 You segment university lecture transcripts into topics for a highlight-clip tool.
 A topic is a stretch of the lecture about one subject a student would look up, usually
 2-15 minutes long. Boundaries fall where the subject changes; slide changes and long
-silences often mark them, but not every slide change starts a topic.
+silences often mark them, but not every slide change starts a topic. When the slides'
+text is given, a new slide title (or section label) usually starts a new topic, a
+"(cont.)" slide does not, and the slide's title is usually the best topic title.
 
 For each topic give:
 - first_line, last_line: the indices of its first and last transcript line (inclusive);
@@ -42,6 +44,7 @@ def window_prompt(
     duration: float,
     window_number: int,
     window_count: int,
+    slides: Sequence[Slide] = (),
 ) -> str:
     """Transcript lines first_line..last_line as ``[index] start-end text``, with cues."""
     t0, t1 = segments[first_line].start, segments[last_line].end
@@ -54,8 +57,12 @@ def window_prompt(
             f"({_clock(t0)} to {_clock(t1)}); parts overlap by a few minutes. Segment only "
             "the lines given; a topic may continue before or after them."
         )
-    slides = [f"{t:.1f}" for t in slide_changes if t0 - 1 <= t <= t1 + 1]
-    lines.append("Slide changes (seconds): " + (", ".join(slides) if slides else "none"))
+    changes = [f"{t:.1f}" for t in slide_changes if t0 - 1 <= t <= t1 + 1]
+    lines.append("Slide changes (seconds): " + (", ".join(changes) if changes else "none"))
+    shown = slides_shown(slides, t0, t1)
+    if shown:
+        lines.append("Slides shown (start-end seconds, section | title: body lines):")
+        lines.extend(slide_line(s) for s in shown)
     quiet = [
         f"{r.start:.1f}-{r.end:.1f}"
         for r in silences
@@ -73,6 +80,18 @@ def window_prompt(
         f"is {first_line} and the last topic's last_line is {last_line}."
     )
     return "\n".join(lines)
+
+
+def slides_shown(slides: Sequence[Slide], t0: float, t1: float) -> list[Slide]:
+    return [s for s in slides if s.end >= t0 - 1 and s.start <= t1 + 1 and (s.title or s.lines)]
+
+
+def slide_line(slide: Slide, max_chars: int = 300) -> str:
+    """One slide as a prompt line: its span, section, title and body, kept short."""
+    head = f"{slide.section} | " if slide.section else ""
+    body = "; ".join(" ".join(ln.text.split()) for ln in slide.lines)
+    text = f"{head}{slide.title}: {body}" if body else f"{head}{slide.title}"
+    return f"- {slide.start:.1f}-{slide.end:.1f} {text[:max_chars]}"
 
 
 def reask_prompt(error: str, first_line: int, last_line: int) -> str:
