@@ -17,10 +17,22 @@ that never reaches into the neighbouring words.
   the content segments' own times, trimmed of silence.
 
 Sentence borders are words ending in . ? ! (or …), with a few common abbreviations
-excluded. Words without punctuation (some APIs strip it) borrow it from the segment
-text when the two line up; otherwise transcript segment ends are the borders. A single
-"sentence" longer than `max_seconds` (an unpunctuated ramble) is split at its longest
-pauses, the only case where a clip border is a pause rather than a sentence end.
+excluded, and pauses of `LONG_PAUSE_SECONDS` or more. They come from the word timings,
+never from transcript segment borders, which fall at word gaps and at the recogniser's
+30-second windows, often inside a sentence. Only a transcript with no punctuation at all
+(some APIs strip it) uses its segment ends as borders, after borrowing punctuation from
+the segment text where the two line up. A single "sentence" longer than `max_seconds`
+(an unpunctuated ramble) is split at its longest pauses.
+
+When no run of whole sentences fits the length limits, the clip runs up to
+`overrun_seconds` over the maximum (a clip a few seconds long is better than a cut
+sentence) and says so in its notes. Among windows that fit, complete thoughts win: a
+start at a sentence that opens an idea ("So", "Now", a definition, a question), not at
+a dangling reference ("That is why", "It"); an end where the next sentence does not lean
+back on this one.
+
+Distinct highlights: two clips never share a topic title (a recap slide, a repeated
+section) or near-identical words.
 
 Everything is deterministic: ties break on start time and segment index.
 """
@@ -60,6 +72,10 @@ class SelectionOptions:
     # A short segment extended with neighbours must still own this share of the clip,
     # or the clip would be about something else.
     min_own_share: float = 0.5
+    # How far a clip may run past max_seconds when no whole sentences fit inside it.
+    overrun_seconds: float = 8.0
+    # Clips whose words overlap this much (word-trigram Jaccard) say the same thing.
+    max_shared_words: float = 0.5
 
     def validate(self) -> None:
         if self.count < 1:
@@ -75,6 +91,10 @@ class SelectionOptions:
             )
         if self.padding < 0:
             raise SelectionError(f"padding must not be negative, got {self.padding:g} s")
+        if self.overrun_seconds < 0:
+            raise SelectionError(
+                f"overrun must not be negative, got {self.overrun_seconds:g} s"
+            )
 
 
 @dataclass(frozen=True)
@@ -160,10 +180,19 @@ def _borrowed_sentence_ends(words: Sequence[Word], segment_text: str) -> list[bo
     return flags if matched >= max(1, len(words) * 0.8) else None
 
 
+# A pause this long ends a sentence even without punctuation.
+LONG_PAUSE_SECONDS = 1.5
+
+
 def split_sentences(transcript: Transcript, max_seconds: float | None = None) -> list[Sentence]:
     """Cut a transcript into sentences from its word timings, in time order."""
     sentences: list[Sentence] = []
     pending: list[Word] = []
+    punctuated = any(
+        ends_sentence(token)
+        for seg in transcript.segments
+        for token in [*(w.text for w in seg.words), *seg.text.split()]
+    )
 
     def flush() -> None:
         if pending:
@@ -181,9 +210,16 @@ def split_sentences(transcript: Transcript, max_seconds: float | None = None) ->
         flags = [ends_sentence(w.text) for w in words]
         if not any(flags):
             borrowed = _borrowed_sentence_ends(words, segment.text)
-            # No punctuation anywhere: the segment end is the only border we have.
-            flags = borrowed if borrowed is not None else [False] * (len(words) - 1) + [True]
+            if borrowed is not None:
+                flags = borrowed
+            elif not punctuated:
+                # No punctuation anywhere: the segment end is the only border we have.
+                flags = [False] * (len(words) - 1) + [True]
+            # else: a punctuated transcript's segment without a sentence end stops at a
+            # window or word gap; its sentence goes on in the next segment.
         for word, is_end in zip(words, flags, strict=True):
+            if pending and word.start - pending[-1].end >= LONG_PAUSE_SECONDS:
+                flush()
             pending.append(word)
             if is_end:
                 flush()
@@ -292,6 +328,50 @@ def sentence_score(text: str, keyword_pattern: re.Pattern[str] | None) -> float:
     return score
 
 
+# Sentences that open an idea make good clip starts; ones that lean on what came before
+# ("That is why...", "It...") make poor ones.
+_OPENS_IDEA = re.compile(
+    r"^(?:so|now|today|okay|ok|alright|first|next|finally|let's|let us|here|consider|"
+    r"suppose|imagine|recall|remember|the (?:key|main|big|first|next|second)|what|why|how|"
+    r"when|there are|a |an )\b",
+    re.IGNORECASE,
+)
+_DEFINES = re.compile(
+    r"\b(?:is|are) (?:called|defined as|known as)\b|\bwe call\b|\bmeans that\b", re.IGNORECASE
+)
+_LEANS_BACK = re.compile(
+    r"^(?:that|this|these|those|it|its|it's|they|them|their|he|she|which|and|but|or|also|"
+    r"then|because|thus|hence|therefore|as a result|so that|that's|this is why|otherwise|"
+    r"instead|however|both|either)\b",
+    re.IGNORECASE,
+)
+
+
+def _opening(text: str) -> str:
+    return text.strip().lstrip("\"'“‘([{«").strip()
+
+
+def start_quality(sentence: Sentence) -> float:
+    """How well a clip starts at this sentence: + opens an idea, - leans back."""
+    text = _opening(sentence.text)
+    if _LEANS_BACK.match(text):
+        return -1.5
+    if _OPENS_IDEA.match(text) or _DEFINES.search(text) or text.rstrip().endswith("?"):
+        return 1.0
+    return 0.0
+
+
+def end_quality(units: Sequence[Sentence], j: int) -> float:
+    """How well a clip ends after sentence j: - when the next one leans back on it."""
+    if j + 1 >= len(units):
+        return 0.5
+    following = _opening(units[j + 1].text)
+    if _LEANS_BACK.match(following):
+        return -1.0
+    pause = units[j + 1].start - units[j].end
+    return 0.5 if _OPENS_IDEA.match(following) or pause >= LONG_PAUSE_SECONDS else 0.0
+
+
 def _dead_air(
     start: float,
     end: float,
@@ -342,7 +422,7 @@ def select_clips(
     if not segments:
         return []
     silences = sorted(silences, key=lambda s: (s.start, s.end))
-    units = _units(transcript, silences, duration, options.max_seconds)
+    units = _units(transcript, silences, duration, options.max_seconds + options.overrun_seconds)
     if not units:
         return _plans_without_speech(segments, silences, duration, options)
 
@@ -364,7 +444,15 @@ def select_clips(
         if len(chosen) == options.count:
             break
         seg = segments[seg_index]
+        if any(_same_title(seg, segments[other]) for other, _ in chosen):
+            log.info("segment %d (%r) repeats a chosen topic: skipped", seg_index, seg.topic)
+            continue
         candidate = _best_candidate(seg, units, used, silences, options)
+        if candidate is not None and any(
+            _shared_words(units, candidate, other) > options.max_shared_words for _, other in chosen
+        ):
+            log.info("segment %d (%r) says what a chosen clip says: skipped", seg_index, seg.topic)
+            continue
         if candidate is None:
             log.info(
                 "segment %d (%r) gives no clip between %.0f and %.0f s",
@@ -385,10 +473,41 @@ def select_clips(
     for rank, (seg_index, cand) in enumerate(chosen, start=1):
         seg = segments[seg_index]
         start, end = _padded(units, cand.first, cand.last, options.padding, duration)
+        notes = []
+        spoken = units[cand.last].end - units[cand.first].start
+        if spoken > options.max_seconds + 1e-6:
+            notes.append(
+                f"runs {spoken - options.max_seconds:.1f} s over the {options.max_seconds:g} s "
+                "maximum to keep whole sentences"
+            )
         plans.append(
-            ClipPlan(start, end, seg_index, _title(seg), seg.topic, seg.importance_score, rank)
+            ClipPlan(start, end, seg_index, _title(seg), seg.topic, seg.importance_score, rank,
+                     notes)
         )
     return plans
+
+
+_TITLE_KEY = re.compile(r"\s*\((?:cont(?:inued|'d|\.)?|part \d+)\)\s*$|[^\w]+", re.IGNORECASE)
+
+
+def _same_title(a: TopicSegment, b: TopicSegment) -> bool:
+    """Two segments on one topic title (a recap, a repeated section)."""
+    key_a, key_b = _TITLE_KEY.sub("", a.topic.lower()), _TITLE_KEY.sub("", b.topic.lower())
+    return bool(key_a) and key_a == key_b
+
+
+def _trigrams(units: Sequence[Sentence], cand: _Candidate) -> set[tuple[str, ...]]:
+    words = [_norm(w) for u in units[cand.first : cand.last + 1] for w in u.text.split()]
+    words = [w for w in words if w]
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _shared_words(units: Sequence[Sentence], a: _Candidate, b: _Candidate) -> float:
+    """Jaccard overlap of the two windows' word trigrams: near 1 for repeated text."""
+    ta, tb = _trigrams(units, a), _trigrams(units, b)
+    if not ta or not tb:
+        return 0.0
+    return len(ta & tb) / len(ta | tb)
 
 
 def _by_importance(segments: Sequence[TopicSegment]) -> list[int]:
@@ -471,24 +590,30 @@ def _best_candidate(
             sum(scores[i : j + 1])
             + 0.02 * (end - start)
             - 0.1 * _dead_air(start, end, silences, units, i, j)
+            + start_quality(units[i])
+            + end_quality(units, j)
         )
 
     blocks = _contiguous_blocks(own)
-    best: _Candidate | None = None
-    for block in blocks:
-        for a_pos, i in enumerate(block):
-            for j in block[a_pos:]:
-                span = units[j].end - units[i].start
-                if span > options.max_seconds:
-                    break
-                if span >= options.min_seconds:
-                    cand = _Candidate(i, j, value(i, j))
-                    if best is None or cand.score > best.score + 1e-9:
-                        best = cand
-    if best is not None:
-        return best
+    # Within the limits first; only when no whole sentences fit, a few seconds over.
+    for longest in (options.max_seconds, options.max_seconds + options.overrun_seconds):
+        best: _Candidate | None = None
+        for block in blocks:
+            for a_pos, i in enumerate(block):
+                for j in block[a_pos:]:
+                    span = units[j].end - units[i].start
+                    if span > longest:
+                        break
+                    if span >= options.min_seconds:
+                        cand = _Candidate(i, j, value(i, j))
+                        if best is None or cand.score > best.score + 1e-9:
+                            best = cand
+        if best is not None:
+            return best
     # Every run of this segment is too short: try the best one, grown with neighbours.
-    for block in sorted(blocks, key=lambda b: (-value(b[0], b[-1]), b[0])):
+    # (A run long enough that still gave nothing holds sentences too long to fit.)
+    short = [b for b in blocks if units[b[-1]].end - units[b[0]].start < options.min_seconds]
+    for block in sorted(short, key=lambda b: (-value(b[0], b[-1]), b[0])):
         grown = _extend(block[0], block[-1], units, used, options)
         if grown is not None:
             first, last = grown

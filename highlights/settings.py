@@ -42,6 +42,7 @@ class Settings:
     clip_count: int
     clip_min_seconds: float
     clip_max_seconds: float
+    clip_overrun_seconds: float  # how far a clip may run over the maximum to end a sentence
     clip_format: str
     api_token: str | None
     api_auth_disabled: bool
@@ -156,6 +157,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         clip_count=int(_number(env, "HIGHLIGHTS_CLIP_COUNT", 5, integer=True, minimum=1)),
         clip_min_seconds=clip_min,
         clip_max_seconds=clip_max,
+        clip_overrun_seconds=_number(env, "HIGHLIGHTS_CLIP_OVERRUN_SECONDS", 8.0, minimum=0.0),
         clip_format=_choice(env, "HIGHLIGHTS_CLIP_FORMAT", "original", CLIP_FORMATS),
         api_token=_optional(env, "HIGHLIGHTS_API_TOKEN"),
         api_auth_disabled=env.get("HIGHLIGHTS_API_AUTH", "").strip().lower() == "disabled",

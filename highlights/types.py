@@ -231,6 +231,7 @@ class ClipPlan:
     topic: str
     importance_score: float
     rank: int  # 1 = best
+    notes: list[str] = field(default_factory=list)  # what gave, e.g. a clip over the maximum
 
     @property
     def duration(self) -> float:

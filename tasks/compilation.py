@@ -89,7 +89,8 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
         if clip.srt_path:
             row.subtitle_s3_key = ctx.storage.put_file(
                 clip.srt_path, ctx.result_key(f"{row.clip_id}.srt"), content_type="application/x-subrip")
-        row.metadata_ = {**clip.metadata, "vtt_s3_key": vtt_key}
+        row.metadata_ = {**clip.metadata, "vtt_s3_key": vtt_key,
+                         **({"notes": list(clip.plan.notes)} if clip.plan.notes else {})}
         rows.append(row)
 
     analysis, _ = load_analysis(ctx)

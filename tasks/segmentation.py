@@ -36,6 +36,7 @@ def run(ctx: StageContext, duration: float, options: dict[str, Any]) -> StageRes
         count=int(options.get("clips", ctx.settings.clip_count)),
         min_seconds=float(options.get("min_len", ctx.settings.clip_min_seconds)),
         max_seconds=float(options.get("max_len", ctx.settings.clip_max_seconds)),
+        overrun_seconds=ctx.settings.clip_overrun_seconds,
     )
     plans = select_clips(analysis, transcript, load_silences(ctx), duration, selection)
     ctx.put_json(ctx.work_key(CLIP_PLAN_JSON), {

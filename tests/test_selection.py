@@ -39,6 +39,12 @@ FILLER = [
     "detail",
     "here",
 ]
+# Other topics' words: real lectures do not repeat one text in every topic, and the
+# selector refuses two clips that say the same thing.
+FILLER_B = ["then", "we", "turn", "to", "another", "question", "about", "how", "these",
+            "ideas", "apply", "in", "practice", "today"]
+FILLER_C = ["finally", "we", "review", "examples", "that", "show", "where", "each",
+            "method", "works", "well", "and", "fails", "badly"]
 
 
 def sentence_words(start: float, text: str, rate: float = 0.4) -> list[Word]:
@@ -74,13 +80,13 @@ class LectureBuilder:
         return start, end
 
     def filler(
-        self, seconds: float, pause: float = 0.5, words_per: int = 10
+        self, seconds: float, pause: float = 0.5, words_per: int = 10, vocabulary=FILLER
     ) -> tuple[float, float]:
         first = None
         last = None
         n = 0
         while self.t < first_or(first, self.t) + seconds or first is None:
-            tokens = [FILLER[(n + k) % len(FILLER)] for k in range(words_per)]
+            tokens = [vocabulary[(n + k) % len(vocabulary)] for k in range(words_per)]
             tokens[-1] += "."
             start, end = self.say(" ".join(tokens).capitalize(), pause)
             first = start if first is None else first
@@ -121,9 +127,9 @@ def three_topic_lecture():
     b = LectureBuilder()
     a = b.filler(100)
     b.t += 1.0
-    c = b.filler(100)
+    c = b.filler(100, vocabulary=FILLER_B)
     b.t += 1.0
-    d = b.filler(100)
+    d = b.filler(100, vocabulary=FILLER_C)
     segments = [
         TopicSegment(0.0, (a[1] + c[0]) / 2, "Intro", None, 0.3),
         TopicSegment((a[1] + c[0]) / 2, (c[1] + d[0]) / 2, "Core idea", None, 0.9),
@@ -239,7 +245,7 @@ def test_short_segment_is_skipped_when_neighbours_are_behind_long_pauses():
     s0, _ = b.say("Here is the crucial theorem of today and you should write it down now please.")
     _, s1 = b.say("It says every bounded monotone sequence converges to a limit in the reals.")
     b.t += 8.0
-    b.filler(40)
+    b.filler(40, vocabulary=FILLER_B)
     duration = b.t + 1
     segments = [
         TopicSegment(0.0, s0 - 1, "Warm up", None, 0.2),
@@ -537,3 +543,91 @@ def test_dead_air_counts_overlapping_silences_once_and_steers_the_cut():
         SelectionOptions(count=1, min_seconds=20, max_seconds=28),
     )[0]
     assert not (plan.start < quiet.start and quiet.end < plan.end)
+
+
+# --- issue: sentence-exact windows inside long topics -------------------------------
+
+
+def test_segment_borders_inside_sentences_are_not_clip_borders():
+    """Whisper cuts segments at its 30-s windows, often mid-sentence: clips must not."""
+    b = LectureBuilder()
+    for k in range(30):
+        vocabulary = (FILLER, FILLER_B, FILLER_C)[k % 3]
+        b.say(" ".join(vocabulary[(k + i) % len(vocabulary)] for i in range(14)).capitalize() + ".",
+              per_segment=False)
+    words = all_words(b.transcript())
+    # re-cut the words into segments every 9 words, ignoring sentences
+    segments = []
+    for i in range(0, len(words), 9):
+        chunk = words[i : i + 9]
+        segments.append(TranscriptSegment(chunk[0].start, chunk[-1].end,
+                                          " ".join(w.text for w in chunk), 0.9, list(chunk)))
+    transcript = Transcript(segments=segments, language="en")
+    duration = words[-1].end + 1
+    plans = select_clips(ContentAnalysis([TopicSegment(0.0, duration, "Topic", None, 0.5)], "test"),
+                         transcript, [], duration, SelectionOptions(count=1, min_seconds=20, max_seconds=40))
+    assert len(plans) == 1
+    assert_sentence_bordered(plans[0], words, 0.25)
+
+
+def test_no_whole_sentences_fit_so_the_clip_runs_over_and_says_so():
+    b = LectureBuilder()
+    for k in range(6):  # sentences of ~12 s: one is too short, two are over 20 s
+        b.say(" ".join((FILLER * 3)[k : k + 30]).capitalize() + ".", pause=0.5)
+    transcript = b.transcript()
+    duration = b.t + 1
+    analysis = ContentAnalysis([TopicSegment(0.0, duration, "Topic", None, 0.5)], "test")
+    strict = select_clips(analysis, transcript, [], duration,
+                          SelectionOptions(count=1, min_seconds=15, max_seconds=20, overrun_seconds=0))
+    assert strict == []
+    (plan,) = select_clips(analysis, transcript, [], duration,
+                           SelectionOptions(count=1, min_seconds=15, max_seconds=20, overrun_seconds=8))
+    assert 20 < plan.duration <= 28.5
+    assert_sentence_bordered(plan, all_words(transcript), 0.25)
+    assert plan.notes and "over the 20 s maximum" in plan.notes[0]
+
+
+def test_windows_start_where_an_idea_opens_not_on_a_dangling_reference():
+    b = LectureBuilder()
+    b.say("Hash tables store keys in an array of buckets.")
+    b.say("That is why lookups take constant time on average.")
+    b.say("It also explains the need for a good hash function.")
+    b.say("So let us see what happens when two keys collide.")
+    b.say("Each bucket keeps a short list of the keys that landed there.")
+    b.say("The list stays short when the table is large enough.")
+    b.say("This is why the table doubles when it fills up.")
+    b.say("Now consider deleting a key from such a table.")
+    transcript = b.transcript()
+    duration = b.t + 1
+    (plan,) = select_clips(ContentAnalysis([TopicSegment(0.0, duration, "Hash tables", None, 0.5)], "test"),
+                           transcript, [], duration, SelectionOptions(count=1, min_seconds=8, max_seconds=14))
+    first = next(w for w in all_words(transcript) if w.start >= plan.start)
+    assert first.text not in ("That", "It", "This"), first
+    last = [w for w in all_words(transcript) if w.end <= plan.end][-1]
+    following = [w for w in all_words(transcript) if w.start > last.end]
+    assert not following or following[0].text not in ("That", "It", "This"), (last, following[:1])
+
+
+def test_two_clips_never_share_a_topic_title_or_the_same_words():
+    b = LectureBuilder()
+    spans = []
+    for vocabulary in (FILLER, FILLER_B, FILLER, FILLER_C):  # the third repeats the first
+        spans.append(b.filler(40, vocabulary=vocabulary))
+        b.t += 2.0
+    duration = b.t + 1
+    cuts = [0.0] + [(spans[k][1] + spans[k + 1][0]) / 2 for k in range(3)] + [duration]
+    titles = ["Hash Tables", "Binary Trees", "Recap of hash tables", "Hash Tables (cont.)"]
+    segments = [TopicSegment(cuts[k], cuts[k + 1], titles[k], None, 0.9 - 0.1 * k) for k in range(4)]
+    plans = select_clips(ContentAnalysis(segments, "test"), b.transcript(), [], duration,
+                         SelectionOptions(count=4, min_seconds=20, max_seconds=40))
+    # the repeated words (segment 3) and the repeated title (segment 4) give no clip
+    assert [p.topic for p in plans] == ["Hash Tables", "Binary Trees"]
+
+
+def test_a_long_pause_ends_an_unpunctuated_sentence():
+    words = sentence_words(0.0, "first we define the term")
+    later = sentence_words(words[-1].end + 2.0, "then we use it in a proof")
+    text = " ".join(w.text for w in [*words, *later])
+    transcript = Transcript([TranscriptSegment(0.0, later[-1].end, text, 0.9, [*words, *later])])
+    assert [s.text for s in split_sentences(transcript)] == [
+        "first we define the term", "then we use it in a proof"]

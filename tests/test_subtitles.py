@@ -176,3 +176,21 @@ def test_a_sentence_tail_is_not_left_alone_in_a_cue() -> None:
     assert all(len(c.text.split()) >= 3 for c in cues), cues
     assert all(c.end - c.start <= MAX_CUE_SECONDS for c in cues)
     assert " ".join(c.text.replace("\n", " ") for c in cues) == text
+
+
+def test_a_hyphenated_word_is_never_split_in_cues_or_sentences():
+    """Whisper marks word starts with a space; "-loving" without one continues "water"."""
+    from highlights.transcription.segments import RawSegment, finalize
+
+    raw_words = [Word(0.0, 0.4, " Oil"), Word(0.5, 0.8, " is"), Word(0.9, 1.2, " not"),
+                 Word(1.3, 1.6, " water"), Word(1.6, 2.0, "-loving"), Word(2.1, 2.3, " and"),
+                 Word(2.4, 2.6, " it"), Word(2.6, 2.7, "'s"), Word(2.8, 3.2, " greasy.")]
+    raw = RawSegment(start=0.0, end=3.3, text=" Oil is not water-loving and it's greasy.",
+                     avg_logprob=-0.2, no_speech_prob=0.01, words=raw_words)
+    (segment,), dropped = finalize([raw], [])
+    assert not dropped
+    assert [w.text for w in segment.words] == ["Oil", "is", "not", "water-loving", "and", "it's", "greasy."]
+    assert segment.words[3].start == 1.3 and segment.words[3].end == 2.0
+    cues = build_cues([segment])
+    assert "water-loving" in " ".join(c.text.replace("\n", " ") for c in cues)
+    assert "water -loving" not in " ".join(c.text for c in cues)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from highlights.types import SilenceRegion, TranscriptSegment, Word
@@ -109,9 +110,38 @@ def drop_reason(segment: RawSegment, long_pauses: list[SilenceRegion]) -> str | 
     return None
 
 
+def marks_word_starts(words: Sequence[Word]) -> bool:
+    """Whether the recogniser marks each new word with a leading space (Whisper does; the
+    OpenAI API's words carry none), so a token without one continues the word before it."""
+    later = [w for w in words[1:] if w.text.strip()]
+    return bool(later) and sum(w.text[:1].isspace() for w in later) >= 0.5 * len(later)
+
+
+def whole_words(words: Sequence[Word]) -> list[Word]:
+    """Tokens that continue a word ("water" + "-loving", "it" + "'s") joined into it, so
+    that nothing downstream (sentences, cues, captions) puts a space inside a word."""
+    spaced = marks_word_starts(words)
+    joined: list[Word] = []
+    for w in words:
+        text = w.text.strip()
+        if not text:
+            continue
+        if spaced and joined and not w.text[:1].isspace():
+            last = joined[-1]
+            probability = (
+                min(last.probability, w.probability)
+                if last.probability is not None and w.probability is not None
+                else last.probability
+            )
+            joined[-1] = Word(last.start, max(last.end, w.end), last.text + text, probability)
+        else:
+            joined.append(Word(w.start, w.end, text, w.probability))
+    return joined
+
+
 def split_at_gaps(segment: RawSegment, gap: float = SPLIT_GAP_SECONDS) -> list[RawSegment]:
     """The segment cut where consecutive words are `gap` seconds apart or more."""
-    words = sorted((w for w in segment.words if w.text.strip()), key=lambda w: w.start)
+    words = whole_words(sorted((w for w in segment.words if w.text.strip()), key=lambda w: w.start))
     cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= gap]
     if not cuts:
         return [segment]
@@ -185,10 +215,8 @@ def finalize(
         end = max(seg.end, start)
         words: list[Word] = []
         cursor = start
-        for w in sorted(seg.words, key=lambda w: w.start):
-            text = w.text.strip()
-            if not text:
-                continue
+        for w in whole_words(sorted(seg.words, key=lambda w: w.start)):
+            text = w.text
             w_start = min(max(w.start, cursor), end)
             w_end = min(max(w.end, w_start), end)
             words.append(Word(round(w_start, 3), round(w_end, 3), text, w.probability))
