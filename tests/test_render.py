@@ -642,3 +642,27 @@ def test_first_failure_cancels_clips_not_started_and_is_raised(source, tmp_path,
     assert failed.value.transient
     assert (tmp_path / "clip_01.mp4").exists() and not (tmp_path / "clip_03.mp4").exists()
     assert seen == [(1, 3)]
+
+
+def test_picture_in_picture_vertical_clip_shows_the_face_once(tmp_path):
+    truth, layout = fixture_truth("pip")
+    t = speaking_time(truth)
+    clip = render_clips(
+        FIXTURES / "pip.mp4", [ClipPlan(t, t + 1.5, 0, "t", "t", 0.5, 1)], None, layout,
+        RenderOptions(format="vertical", write_thumbnail=False, **FAST), tmp_path,
+    )[0]
+    frame = frame_at(decode_frames(clip.video_path), 0.5)
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    x0, y0, x1, y1 = screen_box_pixels(clip.metadata["framing"], (
+        round(layout.screen_region.height * truth["height"]), round(layout.screen_region.width * truth["width"])))
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    assert len(cascade.detectMultiScale(gray[y1:], 1.1, 5, minSize=(150, 150))) >= 1
+    assert len(cascade.detectMultiScale(gray[y0:y1], 1.1, 3, minSize=(24, 24))) == 0
+    # where the inset was, the slide's background colour (flat), not the camera
+    cam, scr = layout.camera_region, layout.screen_region
+    sx, sy = (x1 - x0) / scr.width, (y1 - y0) / scr.height
+    ix0, iy0 = int((cam.x - scr.x) * sx) + 6, int((cam.y - scr.y) * sy) + 6
+    ix1, iy1 = int((cam.x + cam.width - scr.x) * sx) - 6, int((cam.y + cam.height - scr.y) * sy) - 6
+    inset = frame[y0 + iy0 : y0 + iy1, x0 + ix0 : x0 + ix1]
+    assert inset.size and inset.std(axis=(0, 1)).max() < 6, inset.std(axis=(0, 1))
+    cv2.imwrite(str(tmp_path / "pip-vertical.png"), frame)

@@ -19,7 +19,7 @@ from highlights.render.errors import RenderError
 from highlights.render.framing import original_composition
 from highlights.render.options import RenderOptions
 from highlights.render.source import SourceVideo, probe_source
-from highlights.render.vertical import locate_face, vertical_composition
+from highlights.render.vertical import inset_color, locate_face, vertical_composition
 from highlights.types import ClipPlan, LayoutResult, Region, RenderedClip, Transcript
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ def render_clips(
     def job_for(plan: ClipPlan) -> ClipJob:
         if options.format == "vertical":
             face = locate_face(source, layout, [plan.start + plan.duration / 2, plan.start + 1.0])
-            composition = vertical_composition(source, layout, options, face)
+            color = inset_color(source, layout, plan.start + plan.duration / 2)
+            composition = vertical_composition(source, layout, options, face, color)
         else:
             screen = (
                 layout.screen_region

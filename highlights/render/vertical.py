@@ -2,9 +2,10 @@
 
 - Screen and camera (side_by_side, picture_in_picture, split_vertical, custom with a
   camera): the screen scaled to the full width on top, the presenter's camera below,
-  cropped to fill the rest. For picture-in-picture the screen crop keeps the overlaid
-  camera: cutting it out would also cut a full strip of the slide beside it, and the
-  slide matters more than a duplicate of the face.
+  cropped to fill the rest. For picture-in-picture the camera inset inside the screen
+  is painted over in the slide's own background colour (read from a frame around the
+  inset), so the face is not shown twice; cropping it away instead would also cut a full
+  strip of the slide beside it.
 - Screen only (full_screen, no camera, or no layout at all): the screen centred over a
   blurred, darkened, scaled-up copy of itself.
 
@@ -54,8 +55,10 @@ def vertical_composition(
     layout: LayoutResult | None,
     options: RenderOptions,
     face_center: tuple[float, float] | None = None,
+    inset_color: str | None = None,
 ) -> Composition:
-    """The filter chain for a vertical clip; `face_center` is in source pixels."""
+    """The filter chain for a vertical clip; `face_center` is in source pixels,
+    `inset_color` the colour that covers a camera inset inside the screen."""
     screen_region = (
         layout.screen_region if layout and not layout.screen_region.is_empty else Region.full()
     )
@@ -63,7 +66,7 @@ def vertical_composition(
     if has_camera(layout):
         assert layout is not None
         camera = region_pixels(layout.camera_region, source)
-        return _stacked(source, screen, camera, options, face_center)
+        return _stacked(source, screen, camera, options, face_center, inset_color)
     return _blur_filled(source, screen, options)
 
 
@@ -80,12 +83,19 @@ def _stacked(
     camera: PixelRect,
     options: RenderOptions,
     face_center: tuple[float, float] | None,
+    inset_color: str | None = None,
 ) -> Composition:
     out_w, out_h = options.vertical_width, options.vertical_height
     top_w, top_h = _fit(display_aspect(screen, source), out_w, even(out_h * MAX_SCREEN_SHARE))
     cam_h = out_h - top_h
     cam_crop = _cover_crop(camera, source, out_w / cam_h, face_center)
     top_chain = f"{screen.crop_filter()},scale={top_w}:{top_h}:flags=bicubic,setsar=1"
+    inset = inset_box(screen, camera)
+    if inset is not None:  # the camera sits on the slide: do not show the face twice
+        top_chain = (
+            f"drawbox=x={inset.x}:y={inset.y}:w={inset.width}:h={inset.height}:"
+            f"color={inset_color or 'black'}:t=fill,{top_chain}"
+        )
     if top_w < out_w:  # a portrait screen: centre it on black
         top_chain += f",pad={out_w}:{top_h}:{(out_w - top_w) // 2}:0:black"
     graph = (
@@ -96,6 +106,53 @@ def _stacked(
     )
     box = Region((out_w - top_w) / 2 / out_w, 0.0, top_w / out_w, top_h / out_h)
     return Composition(graph, out_w, out_h, box, "vertical_stack")
+
+
+# Painted a little wider than the detected inset: its border and shadow go too.
+_INSET_MARGIN = 4
+
+
+def inset_box(screen: PixelRect, camera: PixelRect) -> PixelRect | None:
+    """The part of the camera (plus a margin) that lies on the screen, or None."""
+    x0 = max(screen.x, camera.x - _INSET_MARGIN)
+    y0 = max(screen.y, camera.y - _INSET_MARGIN)
+    x1 = min(screen.x + screen.width, camera.x + camera.width + _INSET_MARGIN)
+    y1 = min(screen.y + screen.height, camera.y + camera.height + _INSET_MARGIN)
+    if x1 - x0 < 2 * _INSET_MARGIN or y1 - y0 < 2 * _INSET_MARGIN:
+        return None
+    return PixelRect(x0, y0, x1 - x0, y1 - y0)
+
+
+def inset_color(source: SourceVideo, layout: LayoutResult | None, t: float) -> str | None:
+    """The slide colour around a camera inset (median of a ring), as ffmpeg's 0xRRGGBB."""
+    if not has_camera(layout):
+        return None
+    assert layout is not None
+    screen = region_pixels(layout.screen_region, source)
+    camera = region_pixels(layout.camera_region, source)
+    box = inset_box(screen, camera)
+    if box is None:
+        return None
+    try:
+        with av.open(str(source.path)) as container:
+            stream = container.streams.video[0]
+            frame = _keyframe(container, stream, t, "rgb24")
+    except (av.error.FFmpegError, OSError) as exc:
+        log.info("inset colour not read, painting it black: %s", exc)
+        return None
+    if frame is None:
+        return None
+    ring = 12  # pixels of slide around the inset that give its background colour
+    oy0, ox0 = max(screen.y, box.y - ring), max(screen.x, box.x - ring)
+    oy1 = min(screen.y + screen.height, box.y + box.height + ring)
+    ox1 = min(screen.x + screen.width, box.x + box.width + ring)
+    around = np.ones((oy1 - oy0, ox1 - ox0), dtype=bool)
+    around[box.y - oy0 : box.y - oy0 + box.height, box.x - ox0 : box.x - ox0 + box.width] = False
+    pixels = frame[oy0:oy1, ox0:ox1][around]
+    if len(pixels) == 0:
+        return None
+    r, g, b = (int(v) for v in np.median(pixels, axis=0))
+    return f"0x{r:02X}{g:02X}{b:02X}"
 
 
 def _cover_crop(
@@ -176,7 +233,7 @@ def locate_face(
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for t in times:
-                gray = _keyframe_gray(container, stream, t)
+                gray = _keyframe(container, stream, t, "gray")
                 if gray is None:
                     continue
                 patch = gray[
@@ -194,11 +251,14 @@ def locate_face(
     return None
 
 
-def _keyframe_gray(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float
+def _keyframe(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    t: float,
+    pixel_format: str,
 ) -> np.ndarray | None:
     origin = container.start_time if container.start_time and container.start_time > 0 else 0
     container.seek(origin + int(max(0.0, t) * av.time_base), backward=True, any_frame=False)
     for frame in container.decode(stream):
-        return frame.to_ndarray(format="gray")
+        return frame.to_ndarray(format=pixel_format)
     return None
