@@ -65,7 +65,10 @@ class SelectionOptions:
     count: int = 5
     min_seconds: float = 30.0
     max_seconds: float = 90.0
-    padding: float = 0.25  # seconds added before the first and after the last word
+    padding: float = 0.25  # seconds added after the last word ...
+    # ... and before the first: less, because recognisers place a word's start early
+    # (at the end of the pause before it), so the clip already opens in that pause.
+    lead_padding: float = 0.1
     # Longest pause that a short segment may bridge when it borrows a neighbouring
     # sentence; a longer pause usually means the lecturer moved on.
     max_join_gap: float = 2.5
@@ -89,8 +92,10 @@ class SelectionOptions:
                 f"maximum clip length {self.max_seconds:g} s is shorter than the minimum "
                 f"{self.min_seconds:g} s"
             )
-        if self.padding < 0:
-            raise SelectionError(f"padding must not be negative, got {self.padding:g} s")
+        if self.padding < 0 or self.lead_padding < 0:
+            raise SelectionError(
+                f"padding must not be negative, got {min(self.padding, self.lead_padding):g} s"
+            )
         if self.overrun_seconds < 0:
             raise SelectionError(
                 f"overrun must not be negative, got {self.overrun_seconds:g} s"
@@ -412,8 +417,14 @@ def select_clips(
     silences: list[SilenceRegion],
     duration: float,
     options: SelectionOptions | None = None,
+    pauses: Sequence[tuple[float, float]] = (),
 ) -> list[ClipPlan]:
-    """Choose up to `options.count` clips, ranked 1 (most important) to N."""
+    """Choose up to `options.count` clips, ranked 1 (most important) to N.
+
+    `pauses` are the short gaps in the audio (a few tenths of a second and up): where a
+    recogniser stretched a clip's first or last word into the pause around it, the
+    clip's edge moves to where the voice really starts or stops.
+    """
     options = options or SelectionOptions()
     options.validate()
     if not duration or duration <= 0:
@@ -434,7 +445,9 @@ def select_clips(
             speech_span,
             options.min_seconds,
         )
-        start, end = _padded(units, 0, len(units) - 1, options.padding, duration)
+        start, end = _padded(
+            units, 0, len(units) - 1, options.padding, duration, options.lead_padding
+        )
         seg = segments[best]
         return [ClipPlan(start, end, best, _title(seg), seg.topic, seg.importance_score, 1)]
 
@@ -472,7 +485,10 @@ def select_clips(
     plans = []
     for rank, (seg_index, cand) in enumerate(chosen, start=1):
         seg = segments[seg_index]
-        start, end = _padded(units, cand.first, cand.last, options.padding, duration)
+        start, end = _padded(
+            units, cand.first, cand.last, options.padding, duration, options.lead_padding,
+            pauses,
+        )
         notes = []
         spoken = units[cand.last].end - units[cand.first].start
         if spoken > options.max_seconds + 1e-6:
@@ -555,14 +571,48 @@ def _trim_silence(
     return start, max(start, end)
 
 
+def voice_edges(
+    first: tuple[float, float], last: tuple[float, float], pauses: Sequence[tuple[float, float]]
+) -> tuple[float, float]:
+    """Where the voice starts and stops, given the (start, end) of the clip's first and
+    last words: when a pause in the audio covers most of such a word, the recogniser
+    stretched the word into it (a first word after a pause often "begins" where the
+    previous word ended), and the pause's edge is where the speaker really spoke.
+    """
+    start, end = first[0], last[1]
+
+    def covered(word: tuple[float, float], pause: tuple[float, float]) -> float:
+        length = max(word[1] - word[0], 1e-6)
+        return (min(word[1], pause[1]) - max(word[0], pause[0])) / length
+
+    for pause in pauses:
+        if pause[1] < end and pause[1] > start and covered(first, pause) >= 0.5:
+            start = max(start, pause[1])
+        if pause[0] > start and pause[0] < end and covered(last, pause) >= 0.5:
+            end = min(end, pause[0])
+    return start, end
+
+
 def _padded(
-    units: Sequence[Sentence], first: int, last: int, padding: float, duration: float
+    units: Sequence[Sentence],
+    first: int,
+    last: int,
+    padding: float,
+    duration: float,
+    lead_padding: float | None = None,
+    pauses: Sequence[tuple[float, float]] = (),
 ) -> tuple[float, float]:
     """Pad the clip, stopping halfway to the neighbouring words and inside the file."""
-    start, end = units[first].start, units[last].end
+    lead = padding if lead_padding is None else lead_padding
+    head, tail = units[first], units[last]
+    start, end = voice_edges(
+        (head.words[0].start, head.words[0].end) if head.words else (head.start, head.start),
+        (tail.words[-1].start, tail.words[-1].end) if tail.words else (tail.end, tail.end),
+        pauses,
+    )
     before = units[first - 1].end if first > 0 else 0.0
     after = units[last + 1].start if last + 1 < len(units) else duration
-    pad_start = min(padding, max(0.0, (start - before) / 2)) if first > 0 else min(padding, start)
+    pad_start = min(lead, max(0.0, (start - before) / 2)) if first > 0 else min(lead, start)
     pad_end = (
         min(padding, max(0.0, (after - end) / 2))
         if last + 1 < len(units)

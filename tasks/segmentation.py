@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import ContentSegment
+from highlights.audio import open_pcm16
 from highlights.selection import SelectionOptions, select_clips
+from highlights.silence import speech_gaps
 from highlights.types import ContentAnalysis, TopicSegment
 from tasks.content_analysis import load_silences
-from tasks.context import CLIP_PLAN_JSON, StageContext, StageResult
+from tasks.context import CLIP_PLAN_JSON, StageContext, StageResult, stored_audio
 from tasks.transcription import load_transcript
 
 AGENT = "sentence-border selector"
@@ -29,6 +31,15 @@ def load_analysis(ctx: StageContext) -> tuple[ContentAnalysis, list[str]]:
         return ContentAnalysis(segments=segments, provider="stored"), [r.segment_id for r in rows]
 
 
+def load_speech_gaps(ctx: StageContext) -> list[tuple[float, float]]:
+    """Short pauses in the job's audio (0.25 s and up): where voices really start."""
+    wav = stored_audio(ctx)
+    if wav is None:
+        return []
+    samples, rate = open_pcm16(wav)
+    return speech_gaps(samples, rate, min_gap=0.25)
+
+
 def run(ctx: StageContext, duration: float, options: dict[str, Any]) -> StageResult:
     analysis, segment_ids = load_analysis(ctx)
     transcript = load_transcript(ctx)
@@ -38,7 +49,8 @@ def run(ctx: StageContext, duration: float, options: dict[str, Any]) -> StageRes
         max_seconds=float(options.get("max_len", ctx.settings.clip_max_seconds)),
         overrun_seconds=ctx.settings.clip_overrun_seconds,
     )
-    plans = select_clips(analysis, transcript, load_silences(ctx), duration, selection)
+    plans = select_clips(analysis, transcript, load_silences(ctx), duration, selection,
+                         pauses=load_speech_gaps(ctx))
     ctx.put_json(ctx.work_key(CLIP_PLAN_JSON), {
         "options": asdict(selection),
         "plans": [{**asdict(p), "segment_id": segment_ids[p.segment_index]
