@@ -57,3 +57,38 @@ def process(video: Path, workdir: Path, min_len: float, max_len: float, clips: i
     if done.returncode != 0:
         raise RuntimeError(f"highlights process failed ({done.returncode}): {done.stderr[-2000:]}")
     return json.loads(done.stdout)
+
+
+def main() -> int:
+    """`uv run python bench/clip_edges.py LECTURE.mp4 [--min 20 --max 40]`: process a
+    generated lecture (its truth JSON beside it) and print every clip edge's error."""
+    import argparse
+    import statistics
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("lecture", type=Path)
+    parser.add_argument("--min", type=float, default=20.0, dest="min_len")
+    parser.add_argument("--max", type=float, default=40.0, dest="max_len")
+    parser.add_argument("--clips", type=int, default=5)
+    args = parser.parse_args()
+    truth = json.loads(args.lecture.with_suffix(".json").read_text())
+    with tempfile.TemporaryDirectory(prefix="clip-edges-") as scratch:
+        result = process(args.lecture, Path(scratch), args.min_len, args.max_len, args.clips)
+    errors = edge_errors(result["clips"], truth)
+    words = sum(len(s["text"].split()) for s in truth["speech"])
+    print(f"{args.lecture.name}: {truth['width']}x{truth['height']}, {truth['layout']['layout_type']}, "
+          f"{truth['duration'] / 60:.1f} min, {words / (truth['duration'] / 60):.0f} words/min, "
+          f"clips {args.min_len:g}-{args.max_len:g} s")
+    for e in errors:
+        print(f"  {e.title[:36]:36s} {e.start:8.2f}-{e.end:8.2f}  start {e.start_error:.2f} s  "
+              f"end {e.end_error:.2f} s")
+    if errors:
+        worst = max(max(e.start_error, e.end_error) for e in errors)
+        median = statistics.median([x for e in errors for x in (e.start_error, e.end_error)])
+        print(f"  worst edge {worst:.2f} s, median {median:.2f} s (target: every edge <= 0.30 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

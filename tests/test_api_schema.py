@@ -57,7 +57,7 @@ def api_app(
 OPERATIONS = [
     ("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/clips"),
     ("GET", "/jobs/{job_id}/transcript"), ("GET", "/jobs/{job_id}/segments"),
-    ("GET", "/jobs/{job_id}/timeline"), ("POST", "/jobs/{job_id}/retry"),
+    ("GET", "/jobs/{job_id}/timeline"), ("GET", "/jobs/{job_id}/search"), ("POST", "/jobs/{job_id}/retry"),
     ("DELETE", "/jobs/{job_id}"), ("GET", "/files/{key}"), ("GET", "/health"), ("GET", "/info"),
 ]  # fmt: skip
 CHECKS = [
