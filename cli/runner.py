@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -42,17 +44,39 @@ def _poll_progress(settings: Settings, job_id: str, stop: threading.Event, conso
                 return
 
 
+def _check_local_input(settings: Settings, job_id: str, source: str) -> str | None:
+    """Refuse a local file that is empty, not media, truncated or over a limit before
+    Prefect starts (seconds, not the ~15 s of an ephemeral server); the job and its
+    timeline still say why. None when the file is fine (or is not local)."""
+    if source.startswith("s3://"):
+        return None
+    from highlights.probe import MediaError
+    from tasks.uploading import check_input, record_refusal
+
+    began = time.monotonic()
+    try:
+        check_input(Path(source), settings)
+    except MediaError as exc:
+        record_refusal(settings, job_id, str(exc), time.monotonic() - began)
+        return f"uploading: {exc}"
+    return None
+
+
 def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, job_id: str | None = None,
             resume: bool = False, show_progress: bool = True, console: Console | None = None) -> JobOutcome:
     """Create (or resume) a job and run its flow to the end in this process."""
     from flows.jobs import create_job
-    from flows.lecture import process_lecture
-    from tasks.errors import one_line
-    from tasks.progress import set_job_fields, utcnow
 
     if job_id is None:
         assert source is not None
         job_id = create_job(settings, source, options)
+        refusal = _check_local_input(settings, job_id, source)
+        if refusal is not None:
+            return JobOutcome(job_id, refusal)
+    from flows.lecture import process_lecture  # Prefect loads here, after the input checks
+    from tasks.errors import one_line
+    from tasks.progress import set_job_fields, utcnow
+
     stop = threading.Event()
     poller = None
     if show_progress:

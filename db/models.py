@@ -299,10 +299,11 @@ class Clip(Base):
         String(100), nullable=False, unique=True, index=True, default=lambda: new_id("clip")
     )
     job_id: Mapped[str] = _job_fk()
-    # SET NULL: re-running content analysis replaces segments without losing clips.
+    # CASCADE, as the seed says of every relationship: a clip goes with its segment
+    # (content analysis deletes the clips before it replaces the segments anyway).
     content_segment_id: Mapped[str | None] = mapped_column(
         String(100),
-        ForeignKey("content_segments.segment_id", ondelete="SET NULL"),
+        ForeignKey("content_segments.segment_id", ondelete="CASCADE"),
         nullable=True,
         index=True,
     )

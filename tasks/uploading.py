@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import update
 
-from db.engine import session_scope
-from db.models import Job
+from db.engine import get_engine, session_scope
+from db.models import Job, ProcessingLog
 from highlights.audio import extract_audio
 from highlights.probe import MediaError, probe_media
+from highlights.settings import Settings
 from highlights.storage import safe_filename, upload_key
+from highlights.types import MediaProbe
 from highlights.visual import visual_pass
 from tasks.context import AUDIO_WAV, VISUAL_DIR, StageContext, StageResult
 from tasks.errors import StageError
@@ -47,18 +50,43 @@ def validate_file(path: Path, max_bytes: int) -> int:
     return size
 
 
+def check_input(path: Path, settings: Settings) -> tuple[int, MediaProbe]:
+    """(size, probe) of a local recording, or MediaError saying what is wrong with it:
+    empty, too large, not media, truncated, too long."""
+    size = validate_file(path, settings.max_upload_bytes)
+    probe = probe_media(path)
+    if probe.duration > settings.max_duration_seconds:
+        raise MediaError(
+            f"{path.name} lasts {probe.duration / 60:.0f} min, over the limit of "
+            f"{settings.max_duration_seconds / 60:.0f} min (HIGHLIGHTS_MAX_DURATION_SECONDS)"
+        )
+    return size, probe
+
+
+def record_refusal(settings: Settings, job_id: str, message: str, seconds: float) -> None:
+    """A job refused before the pipeline started: failed in `jobs` and in the timeline,
+    exactly as if the `uploading` stage had refused it."""
+    now = datetime.now(UTC)
+    with session_scope(get_engine(settings)) as session:
+        session.execute(update(Job).where(Job.job_id == job_id).values(
+            status="failed", error_message=f"uploading: {message}", current_stage="uploading",
+            progress_message="Failed during uploading", eta_seconds=None, completed_at=now))
+        session.add_all([
+            ProcessingLog(job_id=job_id, stage="uploading", agent_name=AGENT, status="started",
+                          metadata_={"attempt": 1, "checked_before_start": True}),
+            ProcessingLog(job_id=job_id, stage="uploading", agent_name=AGENT, status="failed",
+                          duration_seconds=round(seconds, 3), error_message=message,
+                          metadata_={"attempt": 1, "checked_before_start": True,
+                                     "error_type": "MediaError"}),
+        ])
+
+
 def run(ctx: StageContext, source: str, filename: str | None = None) -> StageResult:
     timings: dict[str, float] = {}
     started = time.monotonic()
     path = local_source(source, ctx.settings, ctx.work_dir)
-    size = validate_file(path, ctx.settings.max_upload_bytes)
-    probe = probe_media(path)
+    size, probe = check_input(path, ctx.settings)
     timings["probe"] = time.monotonic() - started
-    if probe.duration > ctx.settings.max_duration_seconds:
-        raise MediaError(
-            f"{path.name} lasts {probe.duration / 60:.0f} min, over the limit of "
-            f"{ctx.settings.max_duration_seconds / 60:.0f} min (HIGHLIGHTS_MAX_DURATION_SECONDS)"
-        )
 
     name = safe_filename(filename or source_filename(source))
     key = upload_key(ctx.job_id, name)

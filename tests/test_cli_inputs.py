@@ -126,3 +126,26 @@ def test_awkward_real_media(cli_env: Path, name: str) -> None:
         assert len(out["error_message"]) > len(stage) + 10
         assert "Traceback" not in out["error_message"]
         assert [g.stage for g in failed_logs(out["job_id"]) if g.metadata_.get("final")] == [stage]
+
+
+def test_bad_input_is_refused_quickly_in_one_line_without_traceback(cli_env: Path) -> None:
+    """The real command in its own process: no Prefect server is started for a file that
+    cannot be processed, and the user reads one line that says why."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    empty = cli_env / "empty.mp4"
+    empty.write_bytes(b"")
+    command = Path(sys.executable).parent / "highlights"
+    began = time.monotonic()
+    done = subprocess.run([str(command), "process", str(empty)], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=120, check=False)
+    elapsed = time.monotonic() - began
+    assert done.returncode == 1
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "prefect" not in output.lower(), output
+    assert elapsed < 8.0, elapsed  # process start-up and imports included; Prefect takes ~15 s
+    reasons = [line for line in output.splitlines() if "empty" in line]
+    assert len(reasons) == 1 and "failed: uploading: empty.mp4 is empty" in reasons[0], output

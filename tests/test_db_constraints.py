@@ -122,14 +122,15 @@ def test_public_ids_are_unique(engine: Engine):
         add_sample_job(session, "job_same")
 
 
-def test_deleting_a_segment_keeps_its_clip_and_clears_the_link(engine: Engine):
+def test_deleting_a_segment_deletes_its_clip(engine: Engine):
+    # The seed: every relationship cascades on delete (migration 0002).
     with session_scope(engine) as session:
         job_id = add_sample_job(session).job_id
+        assert count(session, Clip, job_id) == 1
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM content_segments WHERE job_id = :j"), {"j": job_id})
     with session_scope(engine) as session:
-        clip = session.scalars(select(Clip).where(Clip.job_id == job_id)).one()
-        assert clip.content_segment_id is None
+        assert count(session, Clip, job_id) == 0
         assert count(session, ContentSegment, job_id) == 0
 
 

@@ -90,7 +90,7 @@ def test_upgrade_is_idempotent(empty_url: str):
     engine = make_engine(empty_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0001",)
+            ("0002",)
         ]
     engine.dispose()
 
@@ -123,8 +123,8 @@ BATCH_REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0099"
+down_revision = "0002"
 
 
 def upgrade():
@@ -159,13 +159,13 @@ def test_sqlite_batch_migrations_do_not_cascade_deletes(sqlite_url: str, tmp_pat
         )
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations_folder(), scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_batch.py").write_text(BATCH_REVISION)
+    (scripts / "versions" / "0099_batch.py").write_text(BATCH_REVISION)
     config = alembic_config(sqlite_url)
     config.set_main_option("script_location", str(scripts))
     command.upgrade(config, "head")
     with engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0099"
         )
         assert connection.execute(text("SELECT count(*) FROM transcripts")).scalar() == 1
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -181,3 +181,49 @@ def test_migrating_an_unreachable_server_names_it():
     assert f"127.0.0.1:{port}" in message and "cannot migrate" in message
     assert "secret" not in message  # the password never reaches logs
     assert "\n" not in message
+
+
+def _segment_fk_ondelete(engine: Engine) -> str:
+    (fk,) = [fk for fk in inspect(engine).get_foreign_keys("clips")
+             if fk["constrained_columns"] == ["content_segment_id"]]
+    return (fk.get("options") or {}).get("ondelete", "").upper()
+
+
+def test_revision_0002_makes_clips_cascade_with_their_segment_and_back(empty_url: str):
+    from alembic import command
+
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0001")
+    engine = make_engine(empty_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO jobs (job_id, filename, file_size, content_type, original_s3_key, status) "
+            "VALUES ('job_1', 'a.mp4', 1, 'video/mp4', 'k', 'completed')"))
+        for n in (1, 2):
+            connection.execute(text(
+                "INSERT INTO content_segments (segment_id, job_id, start_time, end_time, duration, "
+                f"topic, importance_score, segment_order) VALUES ('seg_{n}', 'job_1', 0, 1, 1, 't', "
+                f"0.5, {n})"))
+            connection.execute(text(
+                "INSERT INTO clips (clip_id, job_id, content_segment_id, title, start_time, end_time, "
+                f"duration, s3_key) VALUES ('clip_{n}', 'job_1', 'seg_{n}', 't', 0, 1, 1, 'k')"))
+    assert _segment_fk_ondelete(engine) == "SET NULL"
+    engine.dispose()
+
+    command.upgrade(config, "0002")
+    engine = make_engine(empty_url)
+    assert _segment_fk_ondelete(engine) == "CASCADE"
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM clips")).scalar() == 2  # kept
+        connection.execute(text("DELETE FROM content_segments WHERE segment_id = 'seg_1'"))
+        assert connection.execute(text("SELECT clip_id FROM clips")).scalars().all() == ["clip_2"]
+    engine.dispose()
+
+    command.downgrade(config, "0001")
+    engine = make_engine(empty_url)
+    assert _segment_fk_ondelete(engine) == "SET NULL"
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM content_segments WHERE segment_id = 'seg_2'"))
+        assert connection.execute(text(
+            "SELECT content_segment_id FROM clips WHERE clip_id = 'clip_2'")).scalar() is None
+    engine.dispose()

@@ -241,7 +241,7 @@ def test_foreign_keys_cascade_from_jobs(engine: Engine):
     expected[("clips", ("content_segment_id",))] = (
         "content_segments",
         ("segment_id",),
-        "SET NULL",
+        "CASCADE",
     )
     assert references == expected
     assert len(references) == 7  # the seed's six job_id FKs plus clips -> content_segments
