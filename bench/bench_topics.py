@@ -35,7 +35,8 @@ from nltk.metrics.segmentation import pk  # noqa: E402
 
 from highlights.content.local import LocalAnalyzer  # noqa: E402
 from highlights.ocr import OcrEngine  # noqa: E402
-from highlights.slide_text import SlideRead, build_deck, normalize  # noqa: E402
+from highlights.slide_text import SlideRead, build_deck  # noqa: E402
+from highlights.titles import normalize  # noqa: E402
 from lecturesynth.scripts import BulletScript, SlideScript  # noqa: E402
 from lecturesynth.slides import render_slide  # noqa: E402
 

@@ -44,6 +44,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from highlights.titles import clean_title, normalize
 from highlights.types import (
     ClipPlan,
     ContentAnalysis,
@@ -503,13 +504,17 @@ def select_clips(
     return plans
 
 
-_TITLE_KEY = re.compile(r"\s*\((?:cont(?:inued|'d|\.)?|part \d+)\)\s*$|[^\w]+", re.IGNORECASE)
+_PART = re.compile(r"\s*\(part \d+\)\s*$", re.IGNORECASE)
+
+
+def _title_key(topic: str) -> str:
+    return normalize(clean_title(_PART.sub("", topic)))
 
 
 def _same_title(a: TopicSegment, b: TopicSegment) -> bool:
-    """Two segments on one topic title (a recap, a repeated section)."""
-    key_a, key_b = _TITLE_KEY.sub("", a.topic.lower()), _TITLE_KEY.sub("", b.topic.lower())
-    return bool(key_a) and key_a == key_b
+    """Two segments on one topic title (a recap, a repeated section, a "(cont.)")."""
+    key = _title_key(a.topic)
+    return bool(key) and key == _title_key(b.topic)
 
 
 def _trigrams(units: Sequence[Sentence], cand: _Candidate) -> set[tuple[str, ...]]:

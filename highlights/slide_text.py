@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import av
 import numpy as np
 
 from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
+from highlights.titles import normalize
 from highlights.types import Region, Slide, SlideLine
 
 MIN_LINE_CONFIDENCE = 0.6
@@ -49,13 +49,7 @@ _READ_NOT_BEFORE = 0.5
 _SLIDE_NUMBER = re.compile(
     r"^(?:slide|page|p\.?)?\s*\d{1,3}(?:\s*(?:/|of)\s*\d{1,3})?$", re.IGNORECASE
 )
-_CONTINUED = re.compile(
-    r"\s*(?:\((?:cont(?:inued|'d|d|\.)?|ctd\.?)\)|[-–—:,]\s*(?:cont(?:inued|'d|\.)?|ctd\.?)"
-    r"|\bcont(?:inued|'d|\.))\s*$",
-    re.IGNORECASE,
-)
-_TRAILING_NUMBER = re.compile(r"\s*[-–—(\[]?\s*\d{1,3}\s*(?:/|of)\s*\d{1,3}\s*[)\]]?\s*$")
-_LEADING_NUMBER = re.compile(r"^\s*(?:slide\s*)?\d{1,3}\s*[.:)\-–—]\s+", re.IGNORECASE)
+
 
 
 @dataclass(frozen=True)
@@ -92,25 +86,6 @@ class SlideDeck:
             "sections": self.has_sections,
             "ocr_seconds": round(self.seconds, 2),
         }
-
-
-def normalize(text: str) -> str:
-    """Lower-case letters and digits only: how two OCR reads of one line are compared."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed.lower() if ch.isalnum())
-
-
-def clean_title(title: str) -> str:
-    """A slide title as a topic title: no "(cont.)", no slide numbers, tidy spaces."""
-    text = " ".join(title.split())
-    previous = None
-    while previous != text:
-        previous = text
-        text = _CONTINUED.sub("", text)
-        text = _TRAILING_NUMBER.sub("", text)
-        text = _LEADING_NUMBER.sub("", text)
-        text = text.strip(" -–—:,;.")
-    return text
 
 
 def slide_spans(changes: Sequence[float], duration: float) -> list[tuple[float, float]]:

@@ -15,7 +15,8 @@ from content_topics import ALL_TOPICS, BuiltLecture, build_lecture, transcript_f
 from test_content_local import pk_seconds
 
 from highlights.content.local import LocalAnalyzer
-from highlights.slide_text import normalize, read_deck
+from highlights.slide_text import read_deck
+from highlights.titles import normalize
 from highlights.types import ContentAnalysis, Region, Slide, SlideLine
 
 LECTURES = Path(__file__).parent / "fixtures" / "lectures"

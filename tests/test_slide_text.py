@@ -13,15 +13,8 @@ import numpy as np
 import pytest
 
 from highlights.ocr import OcrEngine, respace
-from highlights.slide_text import (
-    SlideRead,
-    build_deck,
-    clean_title,
-    merge_builds,
-    normalize,
-    read_deck,
-    slide_spans,
-)
+from highlights.slide_text import SlideRead, build_deck, merge_builds, read_deck, slide_spans
+from highlights.titles import clean_title, normalize
 from highlights.types import Region, Slide, SlideLine
 from lecturesynth.scripts import TOPICS
 from lecturesynth.slides import render_slide

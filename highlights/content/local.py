@@ -30,7 +30,7 @@ from highlights.content.slide_topics import (
     title_for_span,
 )
 from highlights.content.text import content_stems, sentences, words
-from highlights.slide_text import clean_title, normalize
+from highlights.titles import clean_title, normalize
 from highlights.types import (
     ContentAnalysis,
     SilenceRegion,

@@ -26,8 +26,8 @@ import numpy as np
 from highlights.content.segmentation import SegmentationParams, find_boundaries
 from highlights.content.text import content_stems
 from highlights.ocr import respace
-from highlights.slide_text import clean_title, normalize
-from highlights.types import SilenceRegion, Slide, TranscriptSegment
+from highlights.titles import clean_title, normalize
+from highlights.types import SilenceRegion, Slide, SlideLine, TranscriptSegment
 
 # A slide run shorter than this is someone paging through, not a topic.
 MIN_RUN_SECONDS = 12.0
@@ -74,7 +74,7 @@ def respaced(slides: Sequence[Slide], vocabulary: set[str]) -> list[Slide]:
                 start=s.start,
                 end=s.end,
                 title=respace(s.title, vocabulary),
-                lines=tuple(type(ln)(respace(ln.text, vocabulary), ln.confidence) for ln in s.lines),
+                lines=tuple(SlideLine(respace(ln.text, vocabulary), ln.confidence) for ln in s.lines),
                 confidence=s.confidence,
                 section=respace(s.section, vocabulary),
             )
