@@ -407,6 +407,9 @@ function renderTranscript() {
 let slideSearchTimer = null;
 function scheduleSlideSearch() {
   clearTimeout(slideSearchTimer);
+  // Hits of the previous query must not linger (or be clicked) while the new one is asked.
+  $("slide-hits").replaceChildren();
+  $("slide-hits").hidden = true;
   slideSearchTimer = setTimeout(searchSlides, 250);
 }
 
