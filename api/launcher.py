@@ -21,16 +21,14 @@ import time
 from abc import ABC, abstractmethod
 from typing import Literal
 
-from sqlalchemy import update
-
 from api.errors import ApiConfigError
-from db.engine import get_engine, session_scope
-from db.models import Job, utcnow
+from db import jobstate
+from flows.names import PROCESS_DEPLOYMENT
 from highlights.settings import Settings, load_settings
 
 log = logging.getLogger("highlights.api")
 
-DEPLOYMENT_NAME = "process-lecture/process-lecture"
+DEPLOYMENT_NAME = PROCESS_DEPLOYMENT
 RunnerKind = Literal["local", "prefect"]
 
 
@@ -50,18 +48,8 @@ def mark_not_started(
 ) -> None:
     """A job its runner could not take to the end: failed, with the reason, so it can be
     retried (only a job still in one of `statuses`: one that ended keeps its outcome)."""
-    with session_scope(get_engine(settings)) as session:
-        session.execute(
-            update(Job)
-            .where(Job.job_id == job_id, Job.status.in_(statuses))
-            .values(
-                status="failed",
-                error_message=message[:2000],
-                eta_seconds=None,
-                progress_message=progress_message,
-                completed_at=utcnow(),
-            )
-        )
+    jobstate.mark_failed(settings, job_id, message, progress_message=progress_message,
+                         only_if=statuses)
 
 
 class JobLauncher(ABC):

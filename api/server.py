@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 
+from api.errors import ApiConfigError as ApiConfigError  # the CLI catches it from here
 from highlights.settings import Settings
 
 DEFAULT_MAX_PARALLEL_JOBS = 1

@@ -15,7 +15,7 @@ from typing import Any
 
 from api.errors import ApiError
 from api.schemas import JobOptions
-from api.uploads import ReceivedUpload, human_bytes
+from api.uploads import ReceivedUpload
 from highlights.settings import Settings
 from highlights.storage import (
     InvalidKeyError,
@@ -23,6 +23,8 @@ from highlights.storage import (
     S3Storage,
     Storage,
     StorageError,
+    human_bytes,
+    parse_s3_object_url,
     upload_key,
 )
 
@@ -67,12 +69,9 @@ def remove_placed(storage: Storage, job_id: str) -> None:
 
 def check_s3_source(settings: Settings, source: str) -> int:
     """The size of the S3 object a job would process; a clear 4xx if it cannot be read."""
-    from tasks.errors import StageError
-    from tasks.sources import split_s3_url
-
     try:
-        bucket, key = split_s3_url(source)
-    except StageError as exc:
+        bucket, key = parse_s3_object_url(source)
+    except StorageError as exc:
         raise ApiError(422, str(exc)) from None
     try:
         size = S3Storage(bucket, endpoint_url=settings.s3_endpoint_url).size(key)

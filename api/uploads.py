@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from api.errors import ApiError
 from highlights.probe import sniff_family
-from highlights.storage import safe_filename
+from highlights.storage import human_bytes, safe_filename
 
 FILE_FIELD = "file"
 SNIFF_BYTES = 64 * 1024
@@ -39,14 +39,6 @@ MAX_FIELDS = 32
 # Part headers, boundaries and the small option fields around the file.
 MULTIPART_OVERHEAD_BYTES = MAX_FIELDS * (MAX_FIELD_BYTES + 512) + 64 * 1024
 ACCEPTED_MEDIA = "MP4, MOV, MKV, WebM, AVI, MPEG-TS, M4A, MP3, WAV, FLAC, OGG or AAC"
-
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024:
-            return f"{count:.0f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TB"
 
 
 def too_large(max_bytes: int) -> ApiError:

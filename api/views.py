@@ -80,7 +80,7 @@ def job_detail(
         content_type=job.content_type,
         options=dict(metadata.get("options") or {}),
         video_metadata=dict(job.video_metadata or {}),
-        flow_run_id=job.celery_task_id,
+        flow_run_id=job.flow_run_id,
         clip_count=clip_count,
         layout=layout_out(layout),
         source_url=source_url,

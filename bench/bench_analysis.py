@@ -58,7 +58,7 @@ elif step == "bare_visual":
     bare(["-an", "-i", src, "-vf", "fps=2,scale=256:-2", "-f", "null", "-"])
 elif step == "audio":
     from highlights.audio import extract_audio, open_pcm16
-    from highlights.silence import measure_audio, quiet_stretches
+    from highlights.audio_levels import measure_audio, quiet_stretches
     a = extract_audio(src, work / "audio.wav")
     t_extract = time.perf_counter() - t0
     samples, rate = open_pcm16(a.path)

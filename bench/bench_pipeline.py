@@ -69,17 +69,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 import psutil  # noqa: E402
 
-STAGE_ORDER = (
-    "uploading",
-    "silence_detection",
-    "transcription",
-    "layout_analysis",
-    "content_analysis",
-    "segmentation",
-    "compilation",
-    "complete",
-)
-BRANCHES = ("silence_detection", "transcription", "layout_analysis")
+from flows.stages import STAGE_ORDER  # noqa: E402  (after Prefect's settings are set)
+
 SAMPLE_SECONDS = 0.2
 
 # The targets of docs/benchmarks.md.
@@ -527,6 +518,7 @@ def render_floor(settings: Any, job_id: str, lecture: Path, scratch: Path) -> di
     from sqlalchemy import select
 
     from db.engine import get_engine, session_scope
+    from db.loaders import load_layout
     from db.models import Clip
     from highlights.ffmpeg import ffmpeg_exe
     from highlights.render import RenderOptions
@@ -534,8 +526,6 @@ def render_floor(settings: Any, job_id: str, lecture: Path, scratch: Path) -> di
     from highlights.render.framing import original_composition
     from highlights.render.source import probe_source
     from highlights.types import Region
-    from tasks.compilation import load_layout
-    from tasks.context import StageContext
 
     with session_scope(get_engine(settings)) as session:
         spans = [
@@ -544,7 +534,7 @@ def render_floor(settings: Any, job_id: str, lecture: Path, scratch: Path) -> di
                 select(Clip).where(Clip.job_id == job_id).order_by(Clip.clip_order)
             )
         ]
-    layout = load_layout(StageContext(job_id=job_id, settings=settings))
+        layout = load_layout(session, job_id)
     options = RenderOptions(format=settings.clip_format)
     source = probe_source(lecture)
     screen = layout.screen_region if layout and not layout.screen_region.is_empty else Region.full()

@@ -17,8 +17,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flows.names import PROCESS_DEPLOYMENT
+
 BRIDGE_MODES = ("event", "deployment")
-DEFAULT_DEPLOYMENT = "process-lecture/process-lecture"
+DEFAULT_DEPLOYMENT = PROCESS_DEPLOYMENT
 S3_EVENT_NAME = "s3.object.created"
 
 

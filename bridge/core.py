@@ -142,7 +142,7 @@ class Bridge:
         def existing() -> tuple[bool, str, str | None] | None:
             with session_scope(get_engine(self.settings)) as session:
                 job = get_job(session, job_id)
-                return None if job is None else (False, job.status, job.celery_task_id)
+                return None if job is None else (False, job.status, job.flow_run_id)
 
         found = existing()
         if found:

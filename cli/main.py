@@ -220,12 +220,14 @@ def transcript(job_id: str,
     if fmt not in ("txt", "srt", "vtt"):
         raise fail(f"--format {fmt!r} is not valid; use txt, srt or vtt", as_json, 2)
     from db.queries import full_transcript, get_job
+    from highlights.storage import open_storage
+    from highlights.transcript_export import render_transcript
 
     with _with_session(settings) as session:
         if get_job(session, job_id) is None:
             raise fail(f"no job with id {job_id}", as_json)
         lines = full_transcript(session, job_id)
-    text = render.transcript_text(settings, job_id, lines, fmt)
+    text = render_transcript(open_storage(settings), job_id, lines, fmt)
     if as_json:
         emit({"job_id": job_id, "format": fmt, "segments": [render.line_dict(x) for x in lines],
               "text": text})
@@ -352,13 +354,29 @@ def serve(
     """Serve the HTTP API and the results page."""
     settings = settings_or_exit(False)
     _migrate(settings, False)
-    from api.errors import ApiConfigError
+    from api.server import ApiConfigError
     from api.server import serve as serve_api
 
     try:
         serve_api(settings, host=host, port=port, max_parallel_jobs=max_parallel_jobs)
     except ApiConfigError as exc:
         raise fail(str(exc), False, 2) from None
+
+
+@db_app.command("size")
+def db_size(as_json: JsonOpt = False) -> None:
+    """Rows and disk size of each table, largest first (disk size on PostgreSQL only)."""
+    settings = settings_or_exit(as_json)
+    from db.queries import table_sizes
+
+    with _with_session(settings) as session:
+        sizes = table_sizes(session)
+    if as_json:
+        emit({"tables": [{"table": s.table, "rows": s.rows, "total_bytes": s.total_bytes}
+                         for s in sizes]})
+        return
+    for size in sizes:
+        console.print(f"{size.table:<20} {size.rows:>10} rows  {size.pretty}")
 
 
 @db_app.command("upgrade")

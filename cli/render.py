@@ -10,19 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from highlights.settings import Settings
+from highlights.transcript_export import clock
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def job_dict(job: Any) -> dict[str, Any]:
@@ -33,7 +25,7 @@ def job_dict(job: Any) -> dict[str, Any]:
         "error_message": job.error_message, "file_size": job.file_size,
         "content_type": job.content_type, "original_s3_key": job.original_s3_key,
         "video_duration": job.video_duration, "video_metadata": job.video_metadata,
-        "flow_run_id": job.celery_task_id, "metadata": job.metadata_,
+        "flow_run_id": job.flow_run_id, "metadata": job.metadata_,
         "created_at": _iso(job.created_at), "updated_at": _iso(job.updated_at),
         "completed_at": _iso(job.completed_at),
     }
@@ -125,23 +117,6 @@ def job_result(settings: Settings, job_id: str) -> dict[str, Any]:
                           if storage.exists(chapters_key) else None)
     result["results_location"] = _location(storage, f"results/{job_id}")
     return result
-
-
-def transcript_text(settings: Settings, job_id: str, lines: list[Any], fmt: str) -> str:
-    if fmt == "txt":
-        return "\n".join(f"[{clock(x.start_time)}] {x.text}" for x in lines)
-    from highlights.storage import open_storage
-
-    storage = open_storage(settings)
-    key = f"results/{job_id}/transcript.{fmt}"
-    if storage.exists(key):
-        return storage.read_bytes(key).decode("utf-8")
-    from highlights.subtitles import transcript_to_srt, transcript_to_vtt
-    from highlights.types import Transcript, TranscriptSegment
-
-    segments = [TranscriptSegment(x.start_time, x.end_time, x.text, x.confidence) for x in lines]
-    transcript = Transcript(segments=segments)
-    return transcript_to_srt(transcript) if fmt == "srt" else transcript_to_vtt(transcript)
 
 
 # -- printing ------------------------------------------------------------------------

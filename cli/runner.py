@@ -51,7 +51,7 @@ def _check_local_input(settings: Settings, job_id: str, source: str) -> str | No
     if source.startswith("s3://"):
         return None
     from highlights.probe import MediaError
-    from tasks.uploading import check_input, record_refusal
+    from tasks.input_check import check_input, record_refusal
 
     began = time.monotonic()
     try:
@@ -73,9 +73,9 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
         refusal = _check_local_input(settings, job_id, source)
         if refusal is not None:
             return JobOutcome(job_id, refusal)
+    from db import jobstate
     from flows.lecture import process_lecture  # Prefect loads here, after the input checks
     from tasks.errors import one_line
-    from tasks.progress import set_job_fields, utcnow
 
     stop = threading.Event()
     poller = None
@@ -88,8 +88,7 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
     try:
         process_lecture(job_id=job_id, resume=resume)
     except KeyboardInterrupt:
-        set_job_fields(settings, job_id, status="failed", error_message="interrupted by the user",
-                       completed_at=utcnow())
+        jobstate.mark_failed(settings, job_id, "interrupted by the user")
         error = "interrupted"
         raise
     except Exception as exc:  # the job row already says which stage failed and why

@@ -1,48 +1,7 @@
-"""The database layer: the seven tables, engines and sessions, queries, migrations."""
+"""The database layer: the seven tables (`models`), engines and sessions (`engine`),
+Alembic migrations (`migrate`), job state changes (`jobstate`), and the queries and
+loaders the stages, the API and the CLI share (`queries`).
 
-from db.engine import DatabaseError, dispose_engines, get_engine, make_engine, session_scope
-from db.migrate import downgrade_db, init_db
-from db.models import (
-    CHILD_MODELS,
-    FINISHED_JOB_STATUSES,
-    JOB_STATUSES,
-    LAYOUT_TYPES,
-    LOG_STATUSES,
-    SILENCE_TYPES,
-    STAGES,
-    Base,
-    Clip,
-    ContentSegment,
-    Job,
-    LayoutAnalysis,
-    ProcessingLog,
-    SilenceRegion,
-    Transcript,
-    new_id,
-)
-
-__all__ = [
-    "CHILD_MODELS",
-    "FINISHED_JOB_STATUSES",
-    "JOB_STATUSES",
-    "LAYOUT_TYPES",
-    "LOG_STATUSES",
-    "SILENCE_TYPES",
-    "STAGES",
-    "Base",
-    "Clip",
-    "ContentSegment",
-    "DatabaseError",
-    "Job",
-    "LayoutAnalysis",
-    "ProcessingLog",
-    "SilenceRegion",
-    "Transcript",
-    "dispose_engines",
-    "downgrade_db",
-    "get_engine",
-    "init_db",
-    "make_engine",
-    "new_id",
-    "session_scope",
-]
+Import the submodule you need; this package imports nothing, so loading one part (the
+CLI's quick input check, say) does not load Alembic.
+"""

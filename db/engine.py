@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
+from highlights.errors import HighlightsError
 from highlights.settings import Settings, load_settings
 
 # Several stages write at once (silence, transcription and layout run concurrently), so a
@@ -20,7 +21,7 @@ from highlights.settings import Settings, load_settings
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(HighlightsError, RuntimeError):
     """The database cannot be reached or set up; the message says which and why."""
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
 # Allowed values of the constrained text columns; other layers import these instead of
 # repeating the strings.
@@ -150,8 +150,12 @@ class Job(Base):
     video_metadata: Mapped[dict[str, Any]] = _json("{}")
     status: Mapped[str] = mapped_column(String(20), nullable=False, index=True, default="queued")
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # Holds the Prefect flow run id; the column keeps its seed name.
-    celery_task_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    # The Prefect flow run working on the job. The column keeps the seed's name
+    # (`celery_task_id`); code says what it holds, and the seed's name stays a synonym.
+    flow_run_id: Mapped[str | None] = mapped_column(
+        "celery_task_id", String(100), nullable=True, index=True
+    )
+    celery_task_id: Mapped[str | None] = synonym("flow_run_id")
     current_stage: Mapped[str | None] = mapped_column(String(50), nullable=True)
     progress_percent: Mapped[float] = mapped_column(
         Float, nullable=False, default=0.0, server_default=text("0")
@@ -170,17 +174,17 @@ class Job(Base):
     )
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    transcripts: Mapped[list[Transcript]] = relationship(
+    transcripts: Mapped[list[TranscriptRow]] = relationship(
         back_populates="job",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        order_by="Transcript.start_time",
+        order_by="TranscriptRow.start_time",
     )
-    silence_regions: Mapped[list[SilenceRegion]] = relationship(
+    silence_regions: Mapped[list[SilenceRow]] = relationship(
         back_populates="job",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        order_by="SilenceRegion.start_time",
+        order_by="SilenceRow.start_time",
     )
     layout: Mapped[LayoutAnalysis | None] = relationship(
         back_populates="job", cascade="all, delete-orphan", passive_deletes=True, uselist=False
@@ -208,7 +212,7 @@ class Job(Base):
         return f"Job(job_id={self.job_id!r}, status={self.status!r}, filename={self.filename!r})"
 
 
-class Transcript(Base):
+class TranscriptRow(Base):
     __tablename__ = "transcripts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -226,7 +230,7 @@ class Transcript(Base):
     job: Mapped[Job] = relationship(back_populates="transcripts")
 
 
-class SilenceRegion(Base):
+class SilenceRow(Base):
     __tablename__ = "silence_regions"
     __table_args__ = (CheckConstraint(_in("silence_type", SILENCE_TYPES), name="silence_type"),)
 
@@ -349,8 +353,8 @@ class ProcessingLog(Base):
 
 # Child tables in the order a job's rows are written; every one has a `job_id` column.
 CHILD_MODELS: tuple[type[Base], ...] = (
-    Transcript,
-    SilenceRegion,
+    TranscriptRow,
+    SilenceRow,
     LayoutAnalysis,
     ContentSegment,
     Clip,

@@ -6,7 +6,7 @@ stage can combine several of them in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -24,17 +24,18 @@ from db.models import (
     Job,
     LayoutAnalysis,
     ProcessingLog,
-    SilenceRegion,
-    Transcript,
+    SilenceRow,
+    TranscriptRow,
     utcnow,
 )
+from highlights.errors import HighlightsError
 
 ModelT = TypeVar("ModelT", bound=Base)
 
 _DELETE_BATCH = 500  # keeps IN (...) lists well under every driver's parameter limit
 
 
-class QueryError(ValueError):
+class QueryError(HighlightsError, ValueError):
     """A query was asked something impossible (unknown status, bad limit); the message says what."""
 
 
@@ -51,8 +52,8 @@ class JobBundle:
     """A job with every related row, each list in its natural order."""
 
     job: Job
-    transcripts: list[Transcript]
-    silence_regions: list[SilenceRegion]
+    transcripts: list[TranscriptRow]
+    silence_regions: list[SilenceRow]
     layout: LayoutAnalysis | None
     content_segments: list[ContentSegment]
     clips: list[Clip]
@@ -107,9 +108,9 @@ def get_job_bundle(session: Session, job_id: str) -> JobBundle | None:
         return None
     return JobBundle(
         job=job,
-        transcripts=_rows(session, Transcript, job_id, Transcript.start_time, Transcript.id),
+        transcripts=_rows(session, TranscriptRow, job_id, TranscriptRow.start_time, TranscriptRow.id),
         silence_regions=_rows(
-            session, SilenceRegion, job_id, SilenceRegion.start_time, SilenceRegion.id
+            session, SilenceRow, job_id, SilenceRow.start_time, SilenceRow.id
         ),
         layout=session.scalars(
             select(LayoutAnalysis).where(LayoutAnalysis.job_id == job_id)
@@ -156,9 +157,9 @@ def processing_timeline(session: Session, job_id: str) -> list[TimelineEntry]:
 
 def full_transcript(session: Session, job_id: str) -> list[TranscriptLine]:
     statement = (
-        select(Transcript.start_time, Transcript.end_time, Transcript.text, Transcript.confidence)
-        .where(Transcript.job_id == job_id)
-        .order_by(Transcript.start_time, Transcript.id)
+        select(TranscriptRow.start_time, TranscriptRow.end_time, TranscriptRow.text, TranscriptRow.confidence)
+        .where(TranscriptRow.job_id == job_id)
+        .order_by(TranscriptRow.start_time, TranscriptRow.id)
     )
     return [TranscriptLine(*row) for row in session.execute(statement)]
 
@@ -269,31 +270,3 @@ def table_sizes(session: Session) -> list[TableSize]:
     return sorted(sizes, key=lambda s: (s.total_bytes or 0, s.rows), reverse=True)
 
 
-def replace_stage_rows(
-    session: Session,
-    job_id: str,
-    model: type[ModelT],
-    rows: Iterable[ModelT | Mapping[str, Any]],
-) -> list[ModelT]:
-    """Replace a job's rows of one table with `rows`, so re-running a stage never duplicates.
-
-    `rows` are model instances or dicts of column attributes; each gets this `job_id`.
-    The delete and the inserts happen in the caller's transaction: commit (or leave a
-    `session_scope` block) to make them visible together.
-    """
-    if model is Job or not hasattr(model, "job_id"):
-        raise QueryError(f"{model.__name__} is not a per-job child table")
-    require_job(session, job_id)
-    objects = [row if isinstance(row, Base) else model(**dict(row)) for row in rows]
-    for obj in objects:
-        if not isinstance(obj, model):
-            raise QueryError(f"expected {model.__name__} rows, got {type(obj).__name__}")
-        obj.job_id = job_id  # type: ignore[attr-defined]
-    session.execute(
-        delete(model)
-        .where(model.job_id == job_id)  # type: ignore[attr-defined]
-        .execution_options(synchronize_session="fetch")
-    )
-    session.add_all(objects)
-    session.flush()
-    return objects

@@ -9,16 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
-from db.models import STAGES, Job, ProcessingLog
+from db.models import Job, ProcessingLog
 from highlights.settings import Settings
-from highlights.storage import safe_filename, upload_key
-from tasks.sources import is_s3_url, source_filename
+from highlights.storage import is_s3_url, safe_filename, upload_key
+from tasks.sources import source_filename
 
 PIPELINE_VERSION = "1.0.0"
-BRANCH_STAGES = ("silence_detection", "transcription", "layout_analysis")
-# The order stages run in; the three branches share one position.
-STAGE_ORDER = ("uploading", *BRANCH_STAGES, "content_analysis", "segmentation", "compilation", "complete")
-assert set(STAGE_ORDER) == set(STAGES)
 
 
 def new_job_id() -> str:
@@ -65,20 +61,3 @@ def completed_stages(settings: Settings, job_id: str) -> set[str]:
     for stage, status in rows:
         latest[stage] = status
     return {stage for stage, status in latest.items() if status == "completed"}
-
-
-def stages_to_run(done: set[str]) -> list[str]:
-    """Stages a resumed run must execute: everything from the first unfinished stage on.
-
-    The analysis branches are independent, so a finished branch is reused even when a
-    sibling failed; every stage after the branches runs again once any earlier stage does.
-    """
-    if "uploading" not in done:
-        return list(STAGE_ORDER)
-    todo = [s for s in BRANCH_STAGES if s not in done]
-    rerun_rest = bool(todo)
-    for stage in STAGE_ORDER[len(BRANCH_STAGES) + 1:]:
-        if rerun_rest or stage not in done:
-            rerun_rest = True
-            todo.append(stage)
-    return todo

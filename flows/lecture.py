@@ -4,9 +4,11 @@
                  ├ transcription     ├─► content_analysis ─► segmentation ─► compilation ─► complete
                  └ layout_analysis   ┘
 
-Each stage is a Prefect task built for this job (`tasks.prefect_tasks`), so its state
-hooks know which job's `processing_logs` to write. The flow keeps the `jobs` row
-truthful: status, stage, progress, ETA, and on failure which stage failed and why.
+Each stage is a module-level Prefect task taking the job id (`tasks/<stage>.py`),
+configured for this run by `flows.stages.PipelineRun` with the hooks that write its
+`processing_logs` rows. Sequential stages are called directly; the three analysis
+branches are submitted together. The flow keeps the `jobs` row truthful: status, stage,
+progress, ETA, and on failure which stage failed and why.
 """
 
 from __future__ import annotations
@@ -17,15 +19,28 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.futures import wait
 from prefect.runtime import flow_run
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from db import jobstate
 from db.engine import get_engine, session_scope
 from db.models import Job
-from flows.jobs import BRANCH_STAGES, completed_stages, create_job, job_exists, stages_to_run
+from flows.jobs import completed_stages, create_job, job_exists
+from flows.names import PROCESS_FLOW
+from flows.progress import JobProgress
+from flows.stages import BRANCH_STAGES, STAGES, PipelineRun, stages_to_run
 from highlights.settings import load_settings, validate_provider_keys
 from tasks.errors import one_line
-from tasks.prefect_tasks import StageFailed, build_stage_tasks
-from tasks.progress import JobProgress, set_job_fields, utcnow
+from tasks.stage import listen_to_progress
+
+
+class StageFailed(RuntimeError):
+    """A stage ended in failure; carries the stage name and the one-line cause."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        self.stage = stage
+        self.cause = cause
+        self.message = one_line(cause)
+        super().__init__(f"{stage}: {self.message}")
 
 
 def _job_snapshot(settings: Any, job_id: str) -> dict[str, Any]:
@@ -37,29 +52,27 @@ def _job_snapshot(settings: Any, job_id: str) -> dict[str, Any]:
                 "original_s3_key": job.original_s3_key, "status": job.status}
 
 
-def _claim(settings: Any, job_id: str, flow_run_id: str, resume: bool) -> bool:
-    """Mark the job running for this flow run; False when another run already has it.
-
-    One conditional UPDATE, so two runs started at the same instant for the same queued
-    job (an S3 event delivered twice) cannot both process it. A resumed run takes the job
-    whatever its state: the caller decided to retry it.
-    """
-    values = {"status": "running", "celery_task_id": flow_run_id, "error_message": None,
-              "completed_at": None, "progress_message": "Resuming" if resume else "Starting"}
-    with session_scope(get_engine(settings)) as session:
-        statement = update(Job).where(Job.job_id == job_id)
-        if not resume:
-            statement = statement.where(Job.status == "queued")
-        return session.execute(statement.values(**values)).rowcount == 1
+def _call(run: PipelineRun, stage: str, **parameters: Any) -> dict[str, Any]:
+    """Run one stage in the flow's thread; a failure names its stage."""
+    try:
+        return run.task(stage)(job_id=run.job_id, **parameters)
+    except Exception as exc:
+        raise StageFailed(stage, exc) from exc
 
 
-def _mark_failed(settings: Any, job_id: str, stage: str, message: str) -> None:
-    set_job_fields(settings, job_id, status="failed", error_message=f"{stage}: {message}",
-                   current_stage=stage, progress_message=f"Failed during {stage.replace('_', ' ')}",
-                   eta_seconds=None, completed_at=utcnow())
+def _branches(run: PipelineRun, stages: list[str], duration: float) -> None:
+    """The analysis branches side by side; the first failed one (in order) is reported."""
+    futures = {stage: run.task(stage).submit(job_id=run.job_id, duration=duration)
+               for stage in stages}
+    wait(list(futures.values()))
+    for stage, future in futures.items():
+        try:
+            future.result()
+        except Exception as exc:
+            raise StageFailed(stage, exc) from exc
 
 
-@flow(name="process-lecture", flow_run_name="lecture-{job_id}", log_prints=False,
+@flow(name=PROCESS_FLOW, flow_run_name="lecture-{job_id}", log_prints=False,
       validate_parameters=False)
 def process_lecture(job_id: str | None = None, source: str | None = None,
                     bucket: str | None = None, key: str | None = None,
@@ -78,7 +91,7 @@ def process_lecture(job_id: str | None = None, source: str | None = None,
         if not source:
             raise ValueError("process-lecture needs job_id, source, or bucket and key")
         job_id = create_job(settings, source, options, job_id=job_id)
-    if not _claim(settings, job_id, str(flow_run.id), resume):
+    if not jobstate.claim(settings, job_id, str(flow_run.id), resume=resume):
         status = _job_snapshot(settings, job_id)["status"]
         logger.info("job %s is already %s: duplicate request ignored", job_id, status)
         return {"job_id": job_id, "duplicate": True, "status": status}
@@ -88,45 +101,41 @@ def process_lecture(job_id: str | None = None, source: str | None = None,
 
     done = completed_stages(settings, job_id) if resume else set()
     todo = stages_to_run(done)
-    progress = JobProgress(settings, job_id, snapshot["duration"],
-                           snapshot["metadata"].get("transcriber", settings.transcriber))
+    transcriber = snapshot["metadata"].get("transcriber", settings.transcriber)
+    progress = JobProgress(settings, job_id, snapshot["duration"], STAGES,
+                           remote=transcriber != "local")
     for stage in done - set(todo):
         progress.mark_done(stage)
     logger.info("job %s: running stages %s", job_id, ", ".join(todo))
 
-    stage_tasks = build_stage_tasks(settings, job_id, progress, snapshot["duration"])
+    run = PipelineRun(settings, job_id, progress, snapshot["duration"])
+    listen_to_progress(job_id, progress.stage_progress)
     try:
         if "uploading" in todo:
-            StageFailed.result("uploading", stage_tasks["uploading"].submit(
-                source=source, filename=snapshot["metadata"].get("filename")))
+            _call(run, "uploading", source=source, filename=snapshot["metadata"].get("filename"))
         snapshot = _job_snapshot(settings, job_id)
         duration = float(snapshot["duration"] or 0.0)
         progress.duration = max(duration, 1.0)
-        stage_tasks = build_stage_tasks(settings, job_id, progress, duration)
+        run.duration = duration  # timeouts scale with the length ingest measured
 
-        branches = {stage: stage_tasks[stage].submit(duration=duration)
-                    for stage in BRANCH_STAGES if stage in todo}
-        wait(list(branches.values()))
-        for stage, future in branches.items():  # report the first failed branch, in order
-            StageFailed.check(stage, future)
-
+        _branches(run, [stage for stage in BRANCH_STAGES if stage in todo], duration)
         if "content_analysis" in todo:
-            StageFailed.result("content_analysis",
-                               stage_tasks["content_analysis"].submit(duration=duration))
+            _call(run, "content_analysis", duration=duration)
         if "segmentation" in todo:
-            StageFailed.result("segmentation",
-                               stage_tasks["segmentation"].submit(duration=duration, options=options))
+            _call(run, "segmentation", duration=duration, options=options)
         if "compilation" in todo:
-            StageFailed.result("compilation", stage_tasks["compilation"].submit(
-                source_key=snapshot["original_s3_key"], duration=duration, options=options))
-        summary = StageFailed.result("complete", stage_tasks["complete"].submit())
+            _call(run, "compilation", source_key=snapshot["original_s3_key"], duration=duration,
+                  options=options)
+        summary = _call(run, "complete")
     except StageFailed as failure:
-        _mark_failed(settings, job_id, failure.stage, failure.message)
+        jobstate.mark_failed(settings, job_id, failure.message, stage=failure.stage)
         raise
     except Exception as exc:  # a failure outside any stage (settings, database)
-        _mark_failed(settings, job_id, "complete" if "complete" in done else todo[0], one_line(exc))
+        jobstate.mark_failed(settings, job_id, one_line(exc),
+                             stage="complete" if "complete" in done else todo[0])
         raise
     finally:
+        listen_to_progress(job_id, None)
         # This machine's scratch (source copy, audio, renders) serves this run only, failed
         # or not; what a retry reuses is in the object store under work/{job_id}/.
         shutil.rmtree(settings.work_dir / job_id, ignore_errors=True)

@@ -245,14 +245,3 @@ def open_pcm16(wav_path: str | os.PathLike[str]) -> tuple[Pcm16File, int]:
     wav_path = Path(wav_path)
     offset, nbytes, channels, rate = _pcm16_data_span(wav_path)
     return Pcm16File(wav_path, offset, nbytes // (2 * channels), channels), rate
-
-
-def load_audio(wav_path: str | os.PathLike[str]) -> np.ndarray:
-    """The WAV's samples as float32 in [-1, 1] (what Whisper-style models expect)."""
-    samples, _rate = open_pcm16(wav_path)
-    out = np.empty(samples.shape[0], dtype=np.float32)
-    block = 1 << 20
-    for start in range(0, samples.shape[0], block):
-        out[start : start + block] = samples[start : start + block]
-    out *= 1.0 / 32768.0
-    return out

@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from highlights.errors import HighlightsError
 from highlights.types import ContentAnalysis
 
 MIN_CHAPTER_SECONDS = 10
@@ -30,7 +31,7 @@ MIN_CHAPTERS = 3
 MAX_TITLE_CHARS = 100
 
 
-class ChapterError(ValueError):
+class ChapterError(HighlightsError, ValueError):
     """The chapters cannot be published as YouTube chapters; the message says why."""
 
 

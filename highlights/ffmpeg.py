@@ -13,8 +13,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
+from highlights.errors import HighlightsError
 
-class FFmpegError(RuntimeError):
+
+class FFmpegError(HighlightsError, RuntimeError):
     """ffmpeg exited non-zero; the message carries the tail of its stderr."""
 
 

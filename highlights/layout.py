@@ -31,7 +31,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from highlights.frame_stats import DARK_MEAN, UNIFORM_STD
+from highlights.slides import detect_slide_changes
 from highlights.types import LayoutResult, Region
+from highlights.visual import VisualSamples
 
 # A pixel belongs to the camera when it changed in at least this share of sample pairs.
 # Slides changing every 5 s give screen pixels at most 0.1 at 2 samples a second.
@@ -259,7 +262,7 @@ def _arrange(mean: np.ndarray, activity: np.ndarray) -> _Regions:
     return _Regions(screen, camera, _name(camera, screen, w, h), False, coverage)
 
 
-def estimate_regions(visual) -> tuple[Region, Region]:
+def estimate_regions(visual: VisualSamples) -> tuple[Region, Region]:
     """(screen, camera) from the motion maps alone; camera is empty without a presenter."""
     if visual is None:
         return Region.full(), Region.empty()
@@ -287,7 +290,7 @@ class FaceFinder:
         return [tuple(int(v) for v in box) for box in found] if len(found) else []
 
 
-def find_faces(visual, region: Region | None = None) -> list[tuple[float, list[float]]]:
+def find_faces(visual: VisualSamples, region: Region | None = None) -> list[tuple[float, list[float]]]:
     """(time, [x, y, w, h]) of faces centred in `region` (None: anywhere) on the keyframes.
 
     Boxes are normalised to the whole frame. The search covers the region plus a 10%
@@ -316,10 +319,8 @@ def find_faces(visual, region: Region | None = None) -> list[tuple[float, list[f
     return found
 
 
-def _representative_time(visual, face_times: list[float], changes: list[float]) -> float | None:
+def _representative_time(visual: VisualSamples, face_times: list[float], changes: list[float]) -> float | None:
     """A time with the slide on screen (not blank, not mid-change) and, if any, a face."""
-    from highlights.silence import DARK_MEAN, UNIFORM_STD  # silence imports layout lazily
-
     if visual.count == 0:
         return None
     times = visual.times
@@ -347,14 +348,12 @@ def _split_ratio(layout_type: str, screen: Region, camera: Region) -> float:
     return screen.area / (screen.area + camera.area)
 
 
-def analyze_layout(visual, *, min_change_spacing: float = 3.0) -> tuple[LayoutResult, list[float]]:
+def analyze_layout(visual: VisualSamples | None, *, min_change_spacing: float = 3.0) -> tuple[LayoutResult, list[float]]:
     """Layout of the recording and the slide-change times on its screen region.
 
     `visual` is the job's VisualSamples, or None for an audio-only file (then the
     result is a full-screen layout with zero confidence and no slide changes).
     """
-    from highlights.slides import detect_slide_changes
-
     if visual is None or visual.count == 0:
         return LayoutResult(
             Region.full(), Region.empty(), 1.0, "full_screen", 0.0, None, detector="none (no video)"

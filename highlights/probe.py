@@ -16,6 +16,7 @@ from typing import Any
 import av
 import puremagic
 
+from highlights.errors import HighlightsError
 from highlights.types import MediaProbe
 
 # Seconds of media at the end of the file that must still demux; a file cut short after
@@ -25,16 +26,16 @@ _TAIL_CHECK_SECONDS = 3.0
 _FIRST_FRAME_PACKETS = 64
 
 
-class MediaError(ValueError):
+class MediaError(HighlightsError, ValueError):
     """The input cannot be processed; the message is one line a user can act on.
 
-    `permanent` is True when retrying cannot help (the bytes themselves are bad) and
-    False for conditions that may clear up (the file is not there yet, an I/O error).
+    Not transient when the bytes themselves are bad; transient for conditions that may
+    clear up (the file is not there yet, an I/O error).
     """
 
-    def __init__(self, message: str, *, permanent: bool = True) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+    @property
+    def permanent(self) -> bool:
+        return not self.transient
 
 
 def media_origin(container: av.container.InputContainer) -> float:
@@ -243,10 +244,10 @@ def probe_media(path: str | os.PathLike[str], *, check_decode: bool = True) -> M
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise MediaError(f"{name}: file not found", permanent=False) from None
+        raise MediaError(f"{name}: file not found", transient=True) from None
     except OSError as exc:
         raise MediaError(
-            f"{name}: cannot read the file ({exc.strerror})", permanent=False
+            f"{name}: cannot read the file ({exc.strerror})", transient=True
         ) from None
     if path.is_dir():
         raise MediaError(f"{name}: is a folder, not a media file")

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from highlights.errors import HighlightsError
 from highlights.storage import Storage, result_key
 from highlights.types import Slide, Transcript
 
@@ -30,7 +31,7 @@ _SOURCE_BONUS = {"slide_title": 0.3, "slide": 0.2, "transcript": 0.0}
 _SUFFIXES = ("ies", "es", "s", "ing", "ed", "ly")
 
 
-class SearchQueryError(ValueError):
+class SearchQueryError(HighlightsError, ValueError):
     """The query has nothing to search for."""
 
 

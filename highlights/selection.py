@@ -44,6 +44,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from highlights.errors import HighlightsError
 from highlights.titles import clean_title, normalize
 from highlights.types import (
     ClipPlan,
@@ -57,7 +58,7 @@ from highlights.types import (
 log = logging.getLogger(__name__)
 
 
-class SelectionError(ValueError):
+class SelectionError(HighlightsError, ValueError):
     """The selection options or inputs cannot produce clips; the message says which."""
 
 

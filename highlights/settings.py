@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from highlights.errors import HighlightsError
 
-class SettingsError(ValueError):
+
+class SettingsError(HighlightsError, ValueError):
     """A configuration value is missing or wrong; the message names the variable."""
 
 

@@ -21,7 +21,9 @@ import cv2
 import numpy as np
 from scenedetect import ContentDetector, FrameTimecode
 
+from highlights.frame_stats import blank_mask
 from highlights.types import Region
+from highlights.visual import VisualSamples
 
 # ContentDetector threshold on the luma-only score (mean |change| in 0-255 levels). Low
 # on purpose: a slide is mostly background and its text is thin, so a real change
@@ -45,7 +47,7 @@ def _crop_box(region: Region, height: int, width: int) -> tuple[int, int, int, i
 class _ScreenCrops:
     """Screen crops of the samples with the camera (and a guard band) painted flat."""
 
-    def __init__(self, visual, screen: Region, camera: Region | None) -> None:
+    def __init__(self, visual: VisualSamples, screen: Region, camera: Region | None) -> None:
         self.visual = visual
         h, w = visual.height, visual.width
         self.x0, self.y0, self.x1, self.y1 = _crop_box(screen, h, w)
@@ -100,7 +102,7 @@ def _candidates(crops: _ScreenCrops, fps: float, threshold: float) -> list[int]:
 
 
 def detect_slide_changes(
-    visual,
+    visual: VisualSamples,
     screen: Region,
     camera: Region | None = None,
     *,
@@ -109,8 +111,6 @@ def detect_slide_changes(
     replaced_ink: float = REPLACED_INK,
 ) -> list[float]:
     """Times (seconds) at which the slide on `screen` was replaced by another."""
-    from highlights.silence import blank_mask  # silence imports layout, which imports us lazily
-
     n = visual.count
     if n < 2 or screen.is_empty:
         return []

@@ -10,6 +10,7 @@ its folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import IO, Any
 
+from highlights.errors import HighlightsError
 from highlights.settings import Settings
 
 DEFAULT_FILENAME = "file"
@@ -36,8 +38,14 @@ _UNSAFE_CHARS = re.compile(r'[<>:"|?*]')
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-class StorageError(RuntimeError):
-    """A storage operation failed; the message names the backend, the key and the cause."""
+class StorageError(HighlightsError, RuntimeError):
+    """A storage operation failed; the message names the backend, the key and the cause.
+
+    Transient unless the raiser knows better: a store that is down or slow comes back; a
+    missing bucket, denied access or a full disk does not fix itself.
+    """
+
+    transient = True
 
 
 class ObjectNotFoundError(StorageError, FileNotFoundError):
@@ -46,6 +54,8 @@ class ObjectNotFoundError(StorageError, FileNotFoundError):
 
 class InvalidKeyError(StorageError, ValueError):
     """A key or job id that could reach outside its folder, or is otherwise unusable."""
+
+    transient = False
 
 
 # --- keys -----------------------------------------------------------------------------
@@ -222,8 +232,10 @@ class Storage(ABC):
         return sum(self.delete_prefix(prefix) for prefix in job_prefixes(job_id))
 
     def _error(self, action: str, key: str, cause: object) -> StorageError:
+        disk_full = isinstance(cause, OSError) and cause.errno == errno.ENOSPC
         return StorageError(
-            f"{self.backend} storage {self.location}: {action} {key!r} failed: {cause}"
+            f"{self.backend} storage {self.location}: {action} {key!r} failed: {cause}",
+            transient=not disk_full,
         )
 
 
@@ -376,13 +388,40 @@ class LocalStorage(Storage):
 # --- S3 -------------------------------------------------------------------------------
 
 
+def human_bytes(count: float) -> str:
+    """A size as people say it: 512 B, 3 KB, 1.5 GB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TB"
+
+
+def is_s3_url(url: str) -> bool:
+    return url.startswith("s3://")
+
+
+def parse_s3_object_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/lectures/a.mp4` -> ("bucket", "lectures/a.mp4"): one object's URL.
+
+    The key is taken literally ("%41" in a key is three characters), as S3 events and
+    the AWS CLI write it.
+    """
+    bucket, _, key = url[len("s3://") :].partition("/") if is_s3_url(url) else ("", "", "")
+    if not bucket or not key:
+        raise StorageError(f"{url!r} is not an S3 object URL; use s3://BUCKET/KEY",
+                           transient=False)
+    return bucket, key
+
+
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix")."""
-    if not url.startswith("s3://"):
-        raise StorageError(f"storage URL {url!r} is not an s3:// URL")
+    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix"): where a store keeps objects."""
+    if not is_s3_url(url):
+        raise StorageError(f"storage URL {url!r} is not an s3:// URL", transient=False)
     bucket, _, prefix = url[len("s3://") :].partition("/")
     if not bucket:
-        raise StorageError(f"storage URL {url!r} needs a bucket: s3://BUCKET/PREFIX")
+        raise StorageError(f"storage URL {url!r} needs a bucket: s3://BUCKET/PREFIX",
+                           transient=False)
     return bucket, prefix.strip("/")
 
 
@@ -457,12 +496,16 @@ class S3Storage(Storage):
         return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
 
     def _error(self, action: str, key: str, cause: object) -> StorageError:
+        explanation, transient = self._explain(cause)
         return StorageError(
-            f"s3 storage {self.location}: {action} {key!r} failed: {self._explain(cause)}"
+            f"s3 storage {self.location}: {action} {key!r} failed: {explanation}",
+            transient=transient,
         )
 
-    def _explain(self, exc: object) -> str:
-        """A cause a person can act on, from botocore's many exception shapes."""
+    def _explain(self, exc: object) -> tuple[str, bool]:
+        """A cause a person can act on, from botocore's many exception shapes, and whether
+        it may clear up by itself (an unreachable or overloaded server) or not (a missing
+        bucket, refused credentials)."""
         from botocore.exceptions import (
             ClientError,
             EndpointConnectionError,
@@ -484,25 +527,27 @@ class S3Storage(Storage):
             return (
                 f"cannot reach {exc.kwargs.get('endpoint_url', self.endpoint_url)} "
                 "(check HIGHLIGHTS_S3_ENDPOINT_URL and that the server is running)"
-            )
+            ), True
         if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-            return "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            return "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", False
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
             message = error.get("Message") or code
             if code == "NoSuchBucket":
-                return f"bucket {self.bucket!r} does not exist (NoSuchBucket)"
+                return f"bucket {self.bucket!r} does not exist (NoSuchBucket)", False
             if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                return f"access denied ({code}: {message}); check the AWS credentials and bucket policy"
-            return f"{code}: {message}"
+                return (f"access denied ({code}: {message}); check the AWS credentials and "
+                        "bucket policy"), False
+            return f"{code}: {message}", True
         text = str(exc)
         # upload_file wraps the ClientError as text only ("... An error occurred (NoSuchBucket) ...").
+        # This is boto3's own text, read once where the error is made, not by the retry rule.
         if "NoSuchBucket" in text:
-            return f"bucket {self.bucket!r} does not exist (NoSuchBucket)"
+            return f"bucket {self.bucket!r} does not exist (NoSuchBucket)", False
         if "AccessDenied" in text or "InvalidAccessKeyId" in text:
-            return f"access denied; check the AWS credentials and bucket policy ({text})"
-        return text or type(exc).__name__
+            return f"access denied; check the AWS credentials and bucket policy ({text})", False
+        return text or type(exc).__name__, True
 
     def _call(self, action: str, key: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         from boto3.exceptions import Boto3Error
@@ -626,7 +671,8 @@ class S3Storage(Storage):
             self._call("checking bucket", "", self.client.head_bucket, Bucket=self.bucket)
         except ObjectNotFoundError:
             raise StorageError(
-                f"s3 storage {self.location}: bucket {self.bucket!r} does not exist (NoSuchBucket)"
+                f"s3 storage {self.location}: bucket {self.bucket!r} does not exist (NoSuchBucket)",
+                transient=False,
             ) from None
 
 

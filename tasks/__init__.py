@@ -1,9 +1,10 @@
 """One retryable Prefect task per pipeline stage.
 
-Each stage module has a plain `run(ctx)` function that loads its inputs, calls the core
-(`highlights`), and persists its rows in one transaction; `tasks.prefect_tasks` wraps
-them as Prefect tasks with retries, timeouts and the state hooks that write
-`processing_logs`.
+Each stage module declares its stage once (`STAGE`, a `tasks.stage.Stage`), has a plain
+`run(ctx)` function that loads its inputs, calls the core (`highlights`) and persists its
+rows in one transaction, and a module-level Prefect task that takes the job id and calls
+`run`. `flows.stages` collects them and configures each run's retries, timeouts and the
+state hooks that write `processing_logs`.
 """
 
 import os

@@ -10,29 +10,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prefect import task
 from sqlalchemy import select
 
 from db.engine import session_scope
-from db.models import Clip, Job, LayoutAnalysis, new_id
-from db.queries import replace_stage_rows
+from db.loaders import load_layout, load_topics, replace_stage_rows
+from db.models import Clip, Job, new_id
 from highlights.chapters import build_chapters, format_chapters
 from highlights.render import RenderOptions, render_clips
-from highlights.types import ClipPlan, LayoutResult, Region
+from highlights.types import ClipPlan
+from tasks.artifacts import load_transcript
 from tasks.context import CHAPTERS_TXT, CLIP_PLAN_JSON, StageContext, StageResult
-from tasks.segmentation import load_analysis
-from tasks.transcription import load_transcript
+from tasks.stage import TASK_DEFAULTS, Stage, progress_reporter
 
 AGENT = "ffmpeg libx264/aac"
-
-
-def load_layout(ctx: StageContext) -> LayoutResult | None:
-    with session_scope(ctx.engine) as session:
-        row = session.scalars(select(LayoutAnalysis).where(LayoutAnalysis.job_id == ctx.job_id)).first()
-        if row is None:
-            return None
-        return LayoutResult(Region.from_dict(row.screen_region), Region.from_dict(row.camera_region),
-                            row.split_ratio, row.layout_type, row.confidence_score or 0.0,  # type: ignore[arg-type]
-                            row.sample_frame_time)
 
 
 def _has_video(ctx: StageContext) -> bool:
@@ -59,11 +50,13 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
     out_dir = ctx.scratch("clips")
     out_dir.mkdir(parents=True, exist_ok=True)
     transcript = load_transcript(ctx)
+    with session_scope(ctx.engine) as session:
+        layout = load_layout(session, ctx.job_id)
     def clips_done(done: int, total: int) -> None:
         if progress and total:
             progress(done / total)
 
-    rendered = render_clips(str(source), plans, transcript, load_layout(ctx), render_options,
+    rendered = render_clips(str(source), plans, transcript, layout, render_options,
                             str(out_dir), progress=clips_done) if plans else []
 
     # Old clips of an earlier attempt go first, so the results folder holds only this run.
@@ -93,7 +86,8 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
                          **({"notes": list(clip.plan.notes)} if clip.plan.notes else {})}
         rows.append(row)
 
-    analysis, _ = load_analysis(ctx)
+    with session_scope(ctx.engine) as session:
+        analysis, _ = load_topics(session, ctx.job_id)
     chapters_note = None
     try:
         chapters_text = format_chapters(build_chapters(analysis, duration))
@@ -111,3 +105,17 @@ def run(ctx: StageContext, source_key: str, duration: float, options: dict[str, 
                   "clips": [{"clip_id": r.clip_id, "file_size": r.metadata_.get("file_size")} for r in rows],
                   "chapters": chapters_note or "stored", "notes": notes},
     )
+
+
+STAGE = Stage(
+    name="compilation", step=4, cost=0.02, timeout_per_minute=60, agent=AGENT,
+    message="Rendering clips, thumbnails and subtitles",
+)
+
+
+@task(name=STAGE.name, task_run_name="compilation [{job_id}]", **TASK_DEFAULTS)
+def compilation_task(job_id: str, source_key: str, duration: float,
+                     options: dict[str, Any]) -> dict[str, Any]:
+    """Render one job's planned clips with thumbnails, subtitles and chapters."""
+    return run(StageContext(job_id), source_key, duration, options,
+               progress_reporter(job_id, STAGE.name)).to_dict()

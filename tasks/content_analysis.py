@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from prefect import task
 
 from db.engine import session_scope
+from db.loaders import load_silences, replace_stage_rows
 from db.models import Clip, ContentSegment
-from db.models import SilenceRegion as SilenceRow
-from db.queries import replace_stage_rows
 from highlights.content import get_analyzer
-from highlights.types import SilenceRegion, Slide
-from tasks.context import SLIDES_JSON, StageContext, StageResult
-from tasks.transcription import load_transcript
-
-
-def load_silences(ctx: StageContext) -> list[SilenceRegion]:
-    with session_scope(ctx.engine) as session:
-        rows = session.scalars(
-            select(SilenceRow).where(SilenceRow.job_id == ctx.job_id).order_by(SilenceRow.start_time)
-        ).all()
-        return [SilenceRegion(r.start_time, r.end_time, r.silence_type, r.amplitude_threshold)  # type: ignore[arg-type]
-                for r in rows]
-
-
-def load_slide_changes(ctx: StageContext) -> list[float]:
-    key = ctx.result_key(SLIDES_JSON)
-    if not ctx.storage.exists(key):
-        return []
-    return [float(t) for t in ctx.get_json(key).get("slide_changes", [])]
-
-
-def load_slides(ctx: StageContext) -> list[Slide]:
-    """The distinct slides the layout stage read, with their text (none when unread)."""
-    key = ctx.result_key(SLIDES_JSON)
-    if not ctx.storage.exists(key):
-        return []
-    return [Slide.from_dict(item) for item in ctx.get_json(key).get("slides", [])]
+from tasks.artifacts import load_slide_changes, load_slides, load_transcript
+from tasks.context import StageContext, StageResult
+from tasks.stage import TASK_DEFAULTS, Stage
 
 
 def run(ctx: StageContext, duration: float) -> StageResult:
     transcript = load_transcript(ctx)
+    with session_scope(ctx.engine) as session:
+        silences = load_silences(session, ctx.job_id)
     analyzer = get_analyzer(ctx.settings)
     analysis = analyzer.analyze(transcript, slide_changes=load_slide_changes(ctx),
-                                silences=load_silences(ctx), duration=duration,
+                                silences=silences, duration=duration,
                                 slides=load_slides(ctx))
     rows = [
         ContentSegment(start_time=round(s.start, 3), end_time=round(s.end, 3),
@@ -60,3 +39,16 @@ def run(ctx: StageContext, duration: float) -> StageResult:
         metadata={"model": analysis.model, "notes": analysis.notes,
                   "analyzer_setting": ctx.settings.analyzer},
     )
+
+
+STAGE = Stage(
+    name="content_analysis", step=2, cost=0.002, timeout_per_minute=20,
+    agent=lambda settings: "local-texttiling" if settings.analyzer == "local" else settings.analyzer,
+    message="Finding topics and what matters most",
+)
+
+
+@task(name=STAGE.name, task_run_name="content_analysis [{job_id}]", **TASK_DEFAULTS)
+def content_analysis_task(job_id: str, duration: float) -> dict[str, Any]:
+    """Topic segments with titles, keywords and importance for one job."""
+    return run(StageContext(job_id), duration).to_dict()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from db.engine import get_engine
 from highlights.settings import Settings, load_settings
 from highlights.storage import Storage, open_storage, result_key, work_key
+from highlights.visual import VisualSamples
 
 # Storage names of the artefacts stages hand to each other.
 AUDIO_WAV = "audio-16k.wav"
@@ -116,10 +117,8 @@ def stored_audio(ctx: StageContext) -> Path | None:
     return ctx.fetch(key, AUDIO_WAV)
 
 
-def stored_visual(ctx: StageContext) -> Any:
-    """The job's visual samples (`highlights.visual.VisualSamples`), or None without video."""
-    from highlights.visual import VisualSamples
-
+def stored_visual(ctx: StageContext) -> VisualSamples | None:
+    """The job's visual samples, or None when the recording has no video."""
     prefix = ctx.work_key(VISUAL_DIR) + "/"
     if not ctx.storage.list(prefix):
         return None

@@ -7,15 +7,11 @@ import socket
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from highlights.storage import InvalidKeyError, StorageError
+from highlights.errors import HighlightsError
 
 
-class StageError(RuntimeError):
+class StageError(HighlightsError, RuntimeError):
     """A stage cannot go on; `transient` says whether trying again may help."""
-
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.transient = transient
 
 
 _TRANSIENT_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT, errno.EPIPE,
@@ -28,18 +24,9 @@ def is_transient(exc: BaseException) -> bool:
     Bad input (a corrupt file, a bad API key, a full disk) is not retried: the same
     attempt would fail the same way and only delay the error the user needs to see.
     """
-    flag = getattr(exc, "transient", None)
-    if isinstance(flag, bool):
-        return flag
-    if getattr(exc, "permanent", False):
-        return False
-    if isinstance(exc, InvalidKeyError):
-        return False
-    if isinstance(exc, StorageError):
-        # A store that is down or slow comes back; a missing bucket or denied access does not.
-        text = str(exc).lower()
-        return not any(word in text for word in ("nosuchbucket", "accessdenied", "forbidden",
-                                                 "no space left", "invalidaccesskeyid"))
+    if isinstance(exc, HighlightsError):  # our own errors say so themselves
+        return exc.transient
+    # Failures of the libraries underneath, by type: the database and the network.
     if isinstance(exc, OperationalError | DBAPIError) and getattr(exc, "connection_invalidated", False):
         return True
     if isinstance(exc, OperationalError):

@@ -4,19 +4,22 @@ and what each distinct slide says."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from prefect import task
 from sqlalchemy import select
 
 from db.engine import session_scope
+from db.loaders import replace_stage_rows
 from db.models import Job, LayoutAnalysis
-from db.queries import replace_stage_rows
+from highlights.frame_stats import blank_mask
 from highlights.layout import analyze_layout
-from highlights.silence import blank_mask
 from highlights.slide_text import SlideDeck, read_deck
 from highlights.types import LayoutResult
 from highlights.visual import VisualSamples
 from tasks.context import SLIDES_JSON, StageContext, StageResult, stored_visual
+from tasks.stage import TASK_DEFAULTS, Stage
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -74,3 +77,15 @@ def _read_slides(ctx: StageContext, visual: VisualSamples | None, layout: Layout
     if deck.slides and not any(s.title for s in deck.slides):
         notes.append("slide text: no slide titles found (little text on the slides)")
     return deck
+
+
+STAGE = Stage(
+    name="layout_analysis", step=1, cost=0.004, timeout_per_minute=20, agent="motion+haar",
+    message="Detecting screen and camera layout, slide changes",
+)
+
+
+@task(name=STAGE.name, task_run_name="layout_analysis [{job_id}]", **TASK_DEFAULTS)
+def layout_analysis_task(job_id: str, duration: float | None = None) -> dict[str, Any]:
+    """Screen and camera regions, slide changes and slide text of one job."""
+    return run(StageContext(job_id)).to_dict()

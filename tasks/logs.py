@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from db.engine import get_engine, session_scope
@@ -70,13 +69,11 @@ def _exception(state: Any) -> BaseException | None:
 class StageHooks:
     """The hooks for one stage of one job, bound when the flow builds its tasks."""
 
-    def __init__(self, settings: Settings, job_id: str, stage: str, agent_name: str | None,
-                 on_fail: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: Settings, job_id: str, stage: str, agent_name: str | None) -> None:
         self.settings = settings
         self.job_id = job_id
         self.stage = stage
         self.agent_name = agent_name
-        self.on_fail = on_fail
 
     def running(self, task: Any, task_run: Any, state: Any) -> None:
         with _lock:
@@ -101,8 +98,6 @@ class StageHooks:
                   metadata={"attempt": task_run.run_count, "final": True,
                             "error_type": type(exc).__name__ if exc else None,
                             "transient": bool(exc and is_transient(exc))})
-        if self.on_fail:
-            self.on_fail(message)
 
     def should_retry(self, task: Any, task_run: Any, state: Any) -> bool:
         """Prefect's retry condition: retry transient failures only, logging the attempt."""

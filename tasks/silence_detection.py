@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from prefect import task
+
 from db.engine import session_scope
-from db.models import SilenceRegion as SilenceRow
-from db.queries import replace_stage_rows
+from db.loaders import replace_stage_rows
+from db.models import SilenceRow
 from highlights.silence import detect_silence
 from tasks.context import StageContext, StageResult, stored_audio, stored_visual
+from tasks.stage import TASK_DEFAULTS, Stage
 
 AGENT = "energy-vs-noise-floor + blank-frame detector"
 MIN_SILENCE_SECONDS = 2.0
@@ -33,3 +38,15 @@ def run(ctx: StageContext) -> StageResult:
                   "threshold_dbfs": result.threshold_dbfs, "notes": result.notes,
                   "min_duration": MIN_SILENCE_SECONDS},
     )
+
+
+STAGE = Stage(
+    name="silence_detection", step=1, cost=0.002, timeout_per_minute=10, agent=AGENT,
+    message="Finding silences and blank screens",
+)
+
+
+@task(name=STAGE.name, task_run_name="silence_detection [{job_id}]", **TASK_DEFAULTS)
+def silence_detection_task(job_id: str, duration: float | None = None) -> dict[str, Any]:
+    """Audio silences and blank screens of one job."""
+    return run(StageContext(job_id)).to_dict()

@@ -5,24 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from highlights.settings import Settings
+from highlights.storage import is_s3_url, parse_s3_object_url
 from tasks.errors import StageError
-
-
-def is_s3_url(source: str) -> bool:
-    return source.startswith("s3://")
-
-
-def split_s3_url(source: str) -> tuple[str, str]:
-    rest = source[len("s3://"):]
-    bucket, _, key = rest.partition("/")
-    if not bucket or not key:
-        raise StageError(f"{source!r} is not an S3 object URL; use s3://BUCKET/KEY")
-    return bucket, key  # keys are taken literally: "%41" in a key is three characters
 
 
 def source_filename(source: str) -> str:
     if is_s3_url(source):
-        return split_s3_url(source)[1].rsplit("/", 1)[-1]
+        return parse_s3_object_url(source)[1].rsplit("/", 1)[-1]
     return Path(source).name
 
 
@@ -39,7 +28,7 @@ def local_source(source: str, settings: Settings, dest_dir: Path) -> Path:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, key = split_s3_url(source)
+    bucket, key = parse_s3_object_url(source)
     dest = dest_dir / "source" / (Path(key).name or "lecture")
     dest.parent.mkdir(parents=True, exist_ok=True)
     client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from prefect import task
 
 from db.engine import session_scope
-from db.models import Transcript as TranscriptRow
-from db.queries import replace_stage_rows
+from db.loaders import replace_stage_rows
+from db.models import TranscriptRow
 from highlights.subtitles import transcript_to_srt, transcript_to_vtt
 from highlights.transcription import get_transcriber
 from highlights.types import Transcript
 from tasks.context import TRANSCRIPT_JSON, StageContext, StageResult, stored_audio
+from tasks.stage import TASK_DEFAULTS, Stage, progress_reporter
 
 
 def run(ctx: StageContext, duration: float | None,
@@ -47,5 +51,14 @@ def run(ctx: StageContext, duration: float | None,
     )
 
 
-def load_transcript(ctx: StageContext) -> Transcript:
-    return Transcript.from_dict(ctx.get_json(ctx.result_key(TRANSCRIPT_JSON)))
+STAGE = Stage(
+    name="transcription", step=1, cost=0.06, remote_cost=0.015, timeout_per_minute=180,
+    agent=lambda settings: "openai-whisper" if settings.transcriber == "openai" else "faster-whisper",
+    message="Transcribing speech",
+)
+
+
+@task(name=STAGE.name, task_run_name="transcription [{job_id}]", **TASK_DEFAULTS)
+def transcription_task(job_id: str, duration: float | None = None) -> dict[str, Any]:
+    """Timed text of one job's speech, with progress while the model decodes."""
+    return run(StageContext(job_id), duration, progress_reporter(job_id, STAGE.name)).to_dict()

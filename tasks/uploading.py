@@ -10,75 +10,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
-from sqlalchemy import update
+from prefect import task
 
-from db.engine import get_engine, session_scope
-from db.models import Job, ProcessingLog
+from db import jobstate
 from highlights.audio import extract_audio
-from highlights.probe import MediaError, probe_media
-from highlights.settings import Settings
 from highlights.storage import safe_filename, upload_key
-from highlights.types import MediaProbe
 from highlights.visual import visual_pass
 from tasks.context import AUDIO_WAV, VISUAL_DIR, StageContext, StageResult
 from tasks.errors import StageError
+from tasks.input_check import AGENT, STAGE_NAME, check_input
 from tasks.sources import local_source, source_filename
-
-AGENT = "ingest (PyAV)"
-
-
-def _human_bytes(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024:
-            return f"{count:.0f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TB"
-
-
-def validate_file(path: Path, max_bytes: int) -> int:
-    size = path.stat().st_size
-    if size == 0:
-        raise MediaError(f"{path.name} is empty (0 bytes): upload the recording again")
-    if size > max_bytes:
-        raise MediaError(
-            f"{path.name} is {_human_bytes(size)}, over the limit of {_human_bytes(max_bytes)} "
-            "(HIGHLIGHTS_MAX_UPLOAD_BYTES): split the recording or raise the limit"
-        )
-    return size
-
-
-def check_input(path: Path, settings: Settings) -> tuple[int, MediaProbe]:
-    """(size, probe) of a local recording, or MediaError saying what is wrong with it:
-    empty, too large, not media, truncated, too long."""
-    size = validate_file(path, settings.max_upload_bytes)
-    probe = probe_media(path)
-    if probe.duration > settings.max_duration_seconds:
-        raise MediaError(
-            f"{path.name} lasts {probe.duration / 60:.0f} min, over the limit of "
-            f"{settings.max_duration_seconds / 60:.0f} min (HIGHLIGHTS_MAX_DURATION_SECONDS)"
-        )
-    return size, probe
-
-
-def record_refusal(settings: Settings, job_id: str, message: str, seconds: float) -> None:
-    """A job refused before the pipeline started: failed in `jobs` and in the timeline,
-    exactly as if the `uploading` stage had refused it."""
-    now = datetime.now(UTC)
-    with session_scope(get_engine(settings)) as session:
-        session.execute(update(Job).where(Job.job_id == job_id).values(
-            status="failed", error_message=f"uploading: {message}", current_stage="uploading",
-            progress_message="Failed during uploading", eta_seconds=None, completed_at=now))
-        session.add_all([
-            ProcessingLog(job_id=job_id, stage="uploading", agent_name=AGENT, status="started",
-                          metadata_={"attempt": 1, "checked_before_start": True}),
-            ProcessingLog(job_id=job_id, stage="uploading", agent_name=AGENT, status="failed",
-                          duration_seconds=round(seconds, 3), error_message=message,
-                          metadata_={"attempt": 1, "checked_before_start": True,
-                                     "error_type": "MediaError"}),
-        ])
+from tasks.stage import TASK_DEFAULTS, Stage
 
 
 def run(ctx: StageContext, source: str, filename: str | None = None) -> StageResult:
@@ -121,11 +65,9 @@ def run(ctx: StageContext, source: str, filename: str | None = None) -> StageRes
     if audio is not None and audio.gaps_filled_seconds > 0.05:
         notes.append(f"audio had gaps: {audio.gaps_filled_seconds:.2f} s of silence inserted to keep time")
     metadata["notes"] = notes
-    with session_scope(ctx.engine) as session:
-        session.execute(update(Job).where(Job.job_id == ctx.job_id).values(
-            filename=name[:255], file_size=size, content_type=probe.content_type,
-            original_s3_key=key, video_duration=round(probe.duration, 3), video_metadata=metadata,
-        ))
+    jobstate.record_input(ctx.settings, ctx.job_id, filename=name[:255], file_size=size,
+                          content_type=probe.content_type, original_s3_key=key,
+                          video_duration=round(probe.duration, 3), video_metadata=metadata)
     if audio is None and visual is None:
         raise StageError("the file has neither audio nor video that can be decoded")
     return StageResult(
@@ -135,3 +77,15 @@ def run(ctx: StageContext, source: str, filename: str | None = None) -> StageRes
                   "has_video": visual is not None, "notes": notes,
                   "timings": {k: round(v, 3) for k, v in timings.items()}},
     )
+
+
+STAGE = Stage(
+    name=STAGE_NAME, step=0, cost=0.035, timeout_per_minute=30, agent=AGENT,
+    message="Checking and storing the recording, extracting audio and sampling video",
+)
+
+
+@task(name=STAGE.name, task_run_name="uploading [{job_id}]", **TASK_DEFAULTS)
+def uploading_task(job_id: str, source: str, filename: str | None = None) -> dict[str, Any]:
+    """Store the recording and the decodes every analysis shares."""
+    return run(StageContext(job_id), source, filename).to_dict()

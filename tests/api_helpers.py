@@ -23,8 +23,8 @@ from db.models import (
     Job,
     LayoutAnalysis,
     ProcessingLog,
-    SilenceRegion,
-    Transcript,
+    SilenceRow,
+    TranscriptRow,
 )
 from highlights.ffmpeg import run_ffmpeg
 from highlights.settings import Settings, load_settings
@@ -117,12 +117,12 @@ def seed_job(
         if not with_results:
             return SeededJob(job_id, [], [], clip_video)
         session.add_all([
-            Transcript(job_id=job_id, start_time=12.0, end_time=15.0, text="Binary search trees keep keys in order."),
-            Transcript(job_id=job_id, start_time=15.5, end_time=19.0, text="Hashing spreads keys over buckets."),
-            Transcript(job_id=job_id, start_time=121.0, end_time=125.0, text="A balanced tree has logarithmic height."),
+            TranscriptRow(job_id=job_id, start_time=12.0, end_time=15.0, text="Binary search trees keep keys in order."),
+            TranscriptRow(job_id=job_id, start_time=15.5, end_time=19.0, text="Hashing spreads keys over buckets."),
+            TranscriptRow(job_id=job_id, start_time=121.0, end_time=125.0, text="A balanced tree has logarithmic height."),
         ])  # fmt: skip
         session.add(
-            SilenceRegion(
+            SilenceRow(
                 job_id=job_id,
                 start_time=19.0,
                 end_time=24.0,

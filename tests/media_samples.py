@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from highlights.audio import AudioInfo, extract_audio
+from highlights.audio import AudioInfo, extract_audio, open_pcm16
 from highlights.ffmpeg import ffmpeg_exe, run_ffmpeg
 from highlights.probe import probe_media
 from highlights.types import MediaProbe, Region
@@ -334,3 +334,14 @@ def tone_file(path: Path, *, seconds: float = 3.0, extra: tuple[str, ...] = ()) 
         str(path),
     )
     return path
+
+
+def load_audio(wav_path: str | Path) -> np.ndarray:
+    """The WAV's samples as float32 in [-1, 1] (what Whisper-style models expect)."""
+    samples, _rate = open_pcm16(wav_path)
+    out = np.empty(samples.shape[0], dtype=np.float32)
+    block = 1 << 20
+    for start in range(0, samples.shape[0], block):
+        out[start : start + block] = samples[start : start + block]
+    out *= 1.0 / 32768.0
+    return out

@@ -239,8 +239,8 @@ def add_sample_job(session, job_id: str | None = None, *, status: str = "complet
         Job,
         LayoutAnalysis,
         ProcessingLog,
-        SilenceRegion,
-        Transcript,
+        SilenceRow,
+        TranscriptRow,
         new_id,
     )
 
@@ -267,10 +267,10 @@ def add_sample_job(session, job_id: str | None = None, *, status: str = "complet
     )
     session.add_all(
         [
-            Transcript(
+            TranscriptRow(
                 job_id=job_id, start_time=10.5, end_time=15.2, text="Today we discuss trees."
             ),
-            SilenceRegion(
+            SilenceRow(
                 job_id=job_id, start_time=30.0, end_time=33.0, duration=3.0, silence_type="both"
             ),
             LayoutAnalysis(

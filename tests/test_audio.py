@@ -10,9 +10,16 @@ import wave
 import numpy as np
 import pytest
 
-from highlights.audio import TARGET_RATE, extract_audio, load_audio, open_pcm16
+from highlights.audio import TARGET_RATE, extract_audio, open_pcm16
 from highlights.probe import MediaError
-from tests.media_samples import SHARED_MEDIA, analysed_lecture, ffmpeg, lecture_names, tone_file
+from tests.media_samples import (
+    SHARED_MEDIA,
+    analysed_lecture,
+    ffmpeg,
+    lecture_names,
+    load_audio,
+    tone_file,
+)
 
 
 def _rms_dbfs(x: np.ndarray) -> float:

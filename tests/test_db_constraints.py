@@ -16,7 +16,7 @@ from db.models import (
     Job,
     LayoutAnalysis,
     ProcessingLog,
-    SilenceRegion,
+    SilenceRow,
 )
 from tests.services import add_sample_job
 
@@ -36,8 +36,8 @@ def make_row(model, job_id: str, value: str):  # noqa: ANN001, ANN201
             original_s3_key="k",
             status=value,
         )
-    if model is SilenceRegion:
-        return SilenceRegion(
+    if model is SilenceRow:
+        return SilenceRow(
             job_id=job_id, start_time=0, end_time=1, duration=1, silence_type=value
         )
     if model is LayoutAnalysis:
@@ -56,7 +56,7 @@ def make_row(model, job_id: str, value: str):  # noqa: ANN001, ANN201
 CASES = [
     (Job, "queued", "paused", "ck_jobs_status"),
     (Job, "failed", "COMPLETED", "ck_jobs_status"),
-    (SilenceRegion, "blank_screen", "quiet", "ck_silence_regions_silence_type"),
+    (SilenceRow, "blank_screen", "quiet", "ck_silence_regions_silence_type"),
     (LayoutAnalysis, "picture_in_picture", "grid", "ck_layout_analysis_layout_type"),
     (ProcessingLog, "transcription/started", "transcribing/started", "ck_processing_logs_stage"),
     (ProcessingLog, "compilation/failed", "compilation/crashed", "ck_processing_logs_status"),
@@ -112,7 +112,7 @@ def test_a_job_has_at_most_one_layout(engine: Engine):
 def test_rows_need_an_existing_job(engine: Engine):
     # On SQLite this only holds because make_engine turns foreign keys on.
     with pytest.raises(IntegrityError), session_scope(engine) as session:
-        session.add(make_row(SilenceRegion, "job_missing", "both"))
+        session.add(make_row(SilenceRow, "job_missing", "both"))
 
 
 def test_public_ids_are_unique(engine: Engine):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from db import queries
+from db import loaders, queries
 from db.engine import session_scope
 from db.models import (
     CHILD_MODELS,
@@ -20,8 +20,8 @@ from db.models import (
     Job,
     LayoutAnalysis,
     ProcessingLog,
-    SilenceRegion,
-    Transcript,
+    SilenceRow,
+    TranscriptRow,
 )
 from tests.services import add_sample_job
 
@@ -67,11 +67,11 @@ def filled(engine: Engine) -> str:
         add_sample_job(session, "job_noise")
         session.add_all(
             [
-                Transcript(job_id="job_1", start_time=20.0, end_time=25.0, text="second"),
-                Transcript(job_id="job_1", start_time=5.0, end_time=9.5, text="first", confidence=0.9),
-                Transcript(job_id="job_1", start_time=40.0, end_time=41.0, text="third"),
-                SilenceRegion(job_id="job_1", start_time=30, end_time=32, duration=2, silence_type="both"),
-                SilenceRegion(
+                TranscriptRow(job_id="job_1", start_time=20.0, end_time=25.0, text="second"),
+                TranscriptRow(job_id="job_1", start_time=5.0, end_time=9.5, text="first", confidence=0.9),
+                TranscriptRow(job_id="job_1", start_time=40.0, end_time=41.0, text="third"),
+                SilenceRow(job_id="job_1", start_time=30, end_time=32, duration=2, silence_type="both"),
+                SilenceRow(
                     job_id="job_1", start_time=1, end_time=4, duration=3, silence_type="audio_silence"
                 ),
                 ContentSegment(
@@ -208,7 +208,7 @@ def test_cleanup_deletes_only_finished_jobs_older_than_n_days(engine: Engine):
     with session_scope(engine) as session:
         left = {j.job_id for j in queries.list_jobs(session)}
         assert left == {"job_old_running", "job_old_queued", "job_recent_done", "job_today_failed"}
-        assert session.scalar(select(func.count()).select_from(Transcript)) == 0
+        assert session.scalar(select(func.count()).select_from(TranscriptRow)) == 0
         assert queries.delete_old_jobs(session, older_than_days=30) == []
         with pytest.raises(queries.QueryError):
             queries.delete_old_jobs(session, older_than_days=-1)
@@ -239,8 +239,8 @@ def transcript_rows(texts: list[str]) -> list[dict]:
 def test_replacing_stage_rows_never_duplicates(engine: Engine, filled: str):
     for attempt in ("one", "two"):
         with session_scope(engine) as session:
-            queries.replace_stage_rows(
-                session, filled, Transcript, transcript_rows([f"{attempt} a", f"{attempt} b"])
+            loaders.replace_stage_rows(
+                session, filled, TranscriptRow, transcript_rows([f"{attempt} a", f"{attempt} b"])
             )
     with session_scope(engine) as session:
         assert queries.transcript_text(session, filled) == "two a two b"
@@ -255,7 +255,7 @@ def test_replacing_the_layout_respects_one_per_job(engine: Engine, filled: str):
             row = LayoutAnalysis(
                 screen_region=region, camera_region=region, split_ratio=0.7, layout_type=layout_type
             )
-            queries.replace_stage_rows(session, filled, LayoutAnalysis, [row])
+            loaders.replace_stage_rows(session, filled, LayoutAnalysis, [row])
     with session_scope(engine) as session:
         bundle = queries.get_job_bundle(session, filled)
         assert bundle.layout.layout_type == "picture_in_picture"
@@ -263,11 +263,11 @@ def test_replacing_the_layout_respects_one_per_job(engine: Engine, filled: str):
 
 def test_a_failed_replacement_keeps_the_earlier_rows(engine: Engine, filled: str):
     bad = [
-        SilenceRegion(start_time=0, end_time=1, duration=1, silence_type="both"),
-        SilenceRegion(start_time=2, end_time=3, duration=1, silence_type="loud"),
+        SilenceRow(start_time=0, end_time=1, duration=1, silence_type="both"),
+        SilenceRow(start_time=2, end_time=3, duration=1, silence_type="loud"),
     ]
     with pytest.raises(IntegrityError), session_scope(engine) as session:
-        queries.replace_stage_rows(session, filled, SilenceRegion, bad)
+        loaders.replace_stage_rows(session, filled, SilenceRow, bad)
     with session_scope(engine) as session:
         regions = queries.get_job_bundle(session, filled).silence_regions
         assert [r.start_time for r in regions] == [1.0, 30.0]
@@ -275,9 +275,9 @@ def test_a_failed_replacement_keeps_the_earlier_rows(engine: Engine, filled: str
 
 def test_replacing_rows_of_a_missing_job_names_it(engine: Engine):
     with pytest.raises(queries.JobNotFoundError, match="job_ghost"), session_scope(engine) as s:
-        queries.replace_stage_rows(s, "job_ghost", Transcript, transcript_rows(["x"]))
+        loaders.replace_stage_rows(s, "job_ghost", TranscriptRow, transcript_rows(["x"]))
     with pytest.raises(queries.QueryError), session_scope(engine) as s:
-        queries.replace_stage_rows(s, "job_ghost", Job, [])
+        loaders.replace_stage_rows(s, "job_ghost", Job, [])
 
 
 def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
@@ -286,9 +286,9 @@ def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
     region = {"x": 0, "y": 0, "width": 1, "height": 1}
 
     def rows(model, n: int) -> list:  # noqa: ANN001
-        if model is Transcript:
+        if model is TranscriptRow:
             return transcript_rows([f"t{n}"] * 3)
-        if model is SilenceRegion:
+        if model is SilenceRow:
             return [
                 {"start_time": n, "end_time": n + 1, "duration": 1, "silence_type": "both"}
                 for _ in range(3)
@@ -302,14 +302,14 @@ def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
         try:
             for n in range(15):
                 with session_scope(engine) as session:
-                    queries.replace_stage_rows(session, filled, model, rows(model, n))
+                    loaders.replace_stage_rows(session, filled, model, rows(model, n))
                     session.get(Job, 1)  # a read in the same transaction, as tasks do
         except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the test
             errors.append(exc)
 
     threads = [
         threading.Thread(target=stage, args=(m,))
-        for m in (Transcript, SilenceRegion, LayoutAnalysis)
+        for m in (TranscriptRow, SilenceRow, LayoutAnalysis)
     ]
     for thread in threads:
         thread.start()
@@ -335,20 +335,20 @@ def test_a_generated_lecture_ground_truth_survives_the_round_trip(engine: Engine
         pauses.append((truth["blank"]["start"], truth["blank"]["end"], "blank_screen"))
     with session_scope(engine) as session:
         new_job(session, "job_lecture", "running").video_duration = truth["duration"]
-        queries.replace_stage_rows(session, "job_lecture", Transcript, [
+        loaders.replace_stage_rows(session, "job_lecture", TranscriptRow, [
             {"start_time": s["start"], "end_time": s["end"], "text": s["text"]}
             for s in reversed(truth["speech"])
         ])  # fmt: skip
-        queries.replace_stage_rows(session, "job_lecture", SilenceRegion, [
+        loaders.replace_stage_rows(session, "job_lecture", SilenceRow, [
             {"start_time": a, "end_time": b, "duration": b - a, "silence_type": kind}
             for a, b, kind in pauses
         ])  # fmt: skip
         layout = truth["layout"]
-        queries.replace_stage_rows(session, "job_lecture", LayoutAnalysis, [{
+        loaders.replace_stage_rows(session, "job_lecture", LayoutAnalysis, [{
             "screen_region": layout["screen_region"], "camera_region": layout["camera_region"],
             "split_ratio": layout["screen_region"]["width"], "layout_type": layout["layout_type"],
         }])  # fmt: skip
-        queries.replace_stage_rows(session, "job_lecture", ContentSegment, [
+        loaders.replace_stage_rows(session, "job_lecture", ContentSegment, [
             {"start_time": t["start"], "end_time": t["end"], "duration": t["end"] - t["start"],
              "topic": t["title"], "importance_score": 0.9 if t["important"] else 0.3,
              "keywords": t["keywords"], "segment_order": i + 1}

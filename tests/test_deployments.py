@@ -49,8 +49,8 @@ from deploy.services import (
     Ports,
     read_env_file,
 )
-from flows.deployments import find_candidates, outdated_reason, queue_for_reprocess
 from flows.jobs import PIPELINE_VERSION, create_job
+from flows.maintenance import find_candidates, outdated_reason, queue_for_reprocess
 from highlights.settings import Settings, load_settings
 from highlights.storage import open_storage, upload_key
 from tests.media_samples import SHARED_MEDIA
@@ -612,8 +612,8 @@ def _jobs_with_source(source: str) -> list[Job]:
 def test_reprocess_completes_a_job_that_failed_while_storage_was_down(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.deployments import reprocess_lectures
     from flows.lecture import process_lecture
+    from flows.maintenance import reprocess_lectures
 
     assert SHORT_TALK.is_file(), f"{SHORT_TALK} (shared test media) is missing"
     key = f"{stack.upload_prefix}retry/talk.mp4"

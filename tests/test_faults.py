@@ -41,8 +41,8 @@ from db.models import (
     Job,
     LayoutAnalysis,
     ProcessingLog,
-    SilenceRegion,
-    Transcript,
+    SilenceRow,
+    TranscriptRow,
 )
 from highlights.settings import Settings, load_settings
 from highlights.storage import open_storage
@@ -210,9 +210,9 @@ def assert_consistent(settings: Settings, job_id: str, *, completed: bool) -> di
                 tuple(r) for r in session.execute(select(*columns).where(table.job_id == job_id))
             ]
 
-        transcripts = rows(Transcript.start_time, Transcript.end_time, Transcript.text)
+        transcripts = rows(TranscriptRow.start_time, TranscriptRow.end_time, TranscriptRow.text)
         silences = rows(
-            SilenceRegion.start_time, SilenceRegion.end_time, SilenceRegion.silence_type
+            SilenceRow.start_time, SilenceRow.end_time, SilenceRow.silence_type
         )
         layouts = rows(LayoutAnalysis.layout_type)
         segments = list(

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from highlights.frame_stats import blank_mask
 from highlights.layout import analyze_layout, estimate_regions, find_faces
-from highlights.silence import blank_mask
 from highlights.slides import detect_slide_changes
 from highlights.types import Region
 from highlights.visual import visual_pass

@@ -23,15 +23,15 @@ from db.models import (
     Job,
     LayoutAnalysis,
     ProcessingLog,
-    SilenceRegion,
-    Transcript,
+    SilenceRow,
+    TranscriptRow,
 )
 from highlights.settings import Settings, load_settings
 from highlights.storage import open_storage
 
 LECTURES = Path(__file__).parent / "fixtures" / "lectures"
 SCREEN = LECTURES / "screen.mp4"
-CHILD_TABLES = (Transcript, SilenceRegion, LayoutAnalysis, ContentSegment, Clip, ProcessingLog)
+CHILD_TABLES = (TranscriptRow, SilenceRow, LayoutAnalysis, ContentSegment, Clip, ProcessingLog)
 
 
 @pytest.fixture(params=["sqlite-local", pytest.param("postgresql-s3", marks=pytest.mark.postgres)])
@@ -216,7 +216,7 @@ def test_failed_stage_then_retry_completes_without_duplicates(
     assert started["layout_analysis"] == 1 and started["transcription"] == 2
     with session_scope(get_engine(settings)) as session:
         spans = [(t.start_time, t.end_time, t.text)
-                 for t in session.scalars(select(Transcript).where(Transcript.job_id == job_id))]
+                 for t in session.scalars(select(TranscriptRow).where(TranscriptRow.job_id == job_id))]
     assert len(spans) == len(set(spans)), "a re-run duplicated transcript rows"
 
 

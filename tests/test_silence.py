@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from highlights.audio import extract_audio, open_pcm16
-from highlights.silence import (
-    detect_audio_silence,
-    detect_blank_screen,
-    detect_silence,
-    speech_gaps,
-)
+from highlights.audio_levels import speech_gaps
+from highlights.silence import detect_audio_silence, detect_blank_screen, detect_silence
 from highlights.types import SilenceRegion
 from highlights.visual import visual_pass
 from tests.media_samples import (

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_auth
@@ -34,8 +34,10 @@ from api.schemas import (
 from api.sources import check_s3_source, effective_options, place_upload, remove_placed
 from api.uploads import read_small_body, receive_upload
 from api.views import clip_out, job_detail, job_links, job_summary, segment_out, timeline_entry
+from db import jobstate
 from db.models import Clip, ContentSegment, Job, LayoutAnalysis, ProcessingLog
-from db.queries import delete_job, full_transcript, get_job
+from db.queries import delete_job, full_transcript, get_job, transcript_text
+from highlights.transcript_export import render_transcript
 
 router = APIRouter(
     tags=["jobs"], dependencies=[Depends(require_auth), Depends(reject_unknown_query)]
@@ -139,7 +141,7 @@ async def _job_from_upload(request: Request, ctx: ApiContext) -> str:
             await run_in_threadpool(remove_placed, ctx.storage, job_id)
             raise
         if ctx.storage.backend != "local":  # create_job can only stat local files
-            await run_in_threadpool(_set_fields, ctx, job_id, file_size=upload.size)
+            await run_in_threadpool(jobstate.record_input, ctx.settings, job_id, file_size=upload.size)
     finally:
         upload.discard()
     return job_id
@@ -158,13 +160,8 @@ async def _job_from_s3(request: Request, ctx: ApiContext) -> str:
     job_id = await run_in_threadpool(
         create_job, ctx.settings, submitted.source, options, extra_metadata={"submitted_via": "api"}
     )
-    await run_in_threadpool(_set_fields, ctx, job_id, file_size=size)
+    await run_in_threadpool(jobstate.record_input, ctx.settings, job_id, file_size=size)
     return job_id
-
-
-def _set_fields(ctx: ApiContext, job_id: str, **values: Any) -> None:
-    with ctx.session() as session:
-        session.execute(update(Job).where(Job.job_id == job_id).values(**values))
 
 
 async def _launch(ctx: ApiContext, job_id: str, resume: bool) -> str | None:
@@ -174,7 +171,7 @@ async def _launch(ctx: ApiContext, job_id: str, resume: bool) -> str | None:
         await run_in_threadpool(mark_not_started, ctx.settings, job_id, f"could not start: {exc}")
         raise ApiError(503, f"{exc}; job {job_id} is saved as failed, retry it later") from None
     if flow_run_id:
-        await run_in_threadpool(_set_fields, ctx, job_id, celery_task_id=flow_run_id)
+        await run_in_threadpool(jobstate.record_flow_run, ctx.settings, job_id, flow_run_id)
     return flow_run_id
 
 
@@ -317,6 +314,7 @@ def get_transcript(
         if get_job(session, job_id) is None:
             raise _not_found(job_id)
         lines = full_transcript(session, job_id)
+        plain_text = transcript_text(session, job_id) if format == "json" else ""
     if format == "json":
         return TranscriptOut(
             job_id=job_id,
@@ -329,11 +327,9 @@ def get_transcript(
                 )
                 for x in lines
             ],
-            text=" ".join(x.text.strip() for x in lines).strip(),
+            text=plain_text,
         )
-    from cli.render import transcript_text
-
-    text = transcript_text(ctx.settings, job_id, lines, format)
+    text = render_transcript(ctx.storage, job_id, lines, format)
     media = "text/vtt" if format == "vtt" else "application/x-subrip"
     return PlainTextResponse(
         text,
@@ -426,16 +422,7 @@ async def retry_job(
         raise ApiError(
             409, f"job {job_id} is {job.status}; if its runner died, retry with force=true"
         )
-    await run_in_threadpool(
-        _set_fields,
-        ctx,
-        job_id,
-        status="queued",
-        error_message=None,
-        completed_at=None,
-        eta_seconds=None,
-        progress_message="Waiting to resume",
-    )
+    await run_in_threadpool(jobstate.requeue, ctx.settings, job_id, "Waiting to resume")
     flow_run_id = await _launch(ctx, job_id, resume=True)
     return _accepted(request, response, ctx, job_id, flow_run_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from highlights.errors import HighlightsError
 from highlights.types import ContentAnalysis, SilenceRegion, Slide, Transcript, TranscriptSegment
 
 EMPTY_TRANSCRIPT_NOTE = (
@@ -12,7 +13,7 @@ EMPTY_TRANSCRIPT_NOTE = (
 )
 
 
-class AnalysisError(Exception):
+class AnalysisError(HighlightsError):
     """Content analysis failed; the message says what to do about it.
 
     ``transient`` is True when trying again later may succeed (a provider outage or rate
@@ -20,9 +21,7 @@ class AnalysisError(Exception):
     """
 
     def __init__(self, message: str, transient: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
+        super().__init__(message, transient=transient)
 
 
 @runtime_checkable

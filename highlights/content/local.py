@@ -9,8 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from highlights.content import importance as imp
 from highlights.content.base import empty_analysis, spoken_segments
+from highlights.content.importance import (
+    ImportanceSignals,
+    centrality_signals,
+    cue_signal,
+    length_signal,
+    slide_signals,
+)
 from highlights.content.keyphrases import (
     LectureVocabulary,
     join_list,
@@ -19,7 +25,6 @@ from highlights.content.keyphrases import (
     representative_sentence,
     title_case,
 )
-from highlights.content.segmentation import SegmentationParams, find_boundaries
 from highlights.content.slide_topics import (
     MIN_SPOKEN_SHARE,
     SlidePlan,
@@ -30,6 +35,7 @@ from highlights.content.slide_topics import (
     title_for_span,
 )
 from highlights.content.text import content_stems, sentences, words
+from highlights.content.topic_boundaries import SegmentationParams, find_boundaries
 from highlights.titles import clean_title, normalize
 from highlights.types import (
     ContentAnalysis,
@@ -149,8 +155,8 @@ def describe_groups(
     central = vocabulary.central_terms()
     central_stems = {c.key[0] for c in central}
     stems = [content_stems(t) for t in texts]
-    centrality = imp.centrality_signals(stems, central_stems)
-    slide_rates = imp.slide_signals(spans, slide_changes)
+    centrality = centrality_signals(stems, central_stems)
+    slide_rates = slide_signals(spans, slide_changes)
 
     topics: list[TopicSegment] = []
     used_titles: set[str] = set()
@@ -171,11 +177,11 @@ def describe_groups(
             concepts = _slide_concepts(shown, title, concepts)
         if not concepts:
             concepts = [kw for kw in keywords if " " not in kw][:2]
-        signals = imp.ImportanceSignals(
-            cues=imp.cue_signal(text, end - start),
+        signals = ImportanceSignals(
+            cues=cue_signal(text, end - start),
             centrality=centrality[k],
             slides=slide_rates[k],
-            length=imp.length_signal(end - start),
+            length=length_signal(end - start),
         )
         topics.append(
             TopicSegment(

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from highlights.content.segmentation import SegmentationParams, find_boundaries
 from highlights.content.text import content_stems
+from highlights.content.topic_boundaries import SegmentationParams, find_boundaries
 from highlights.ocr import respace
 from highlights.titles import clean_title, normalize
 from highlights.types import SilenceRegion, Slide, SlideLine, TranscriptSegment

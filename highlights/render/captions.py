@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from highlights.render.fonts import CAPTION_FONT_FAMILY
+from highlights.types import Transcript
 
 
 class CueLike(Protocol):
@@ -21,7 +22,7 @@ class CueLike(Protocol):
     text: str
 
 
-def clip_cues(transcript, start: float, end: float) -> list[CueLike]:
+def clip_cues(transcript: Transcript, start: float, end: float) -> list[CueLike]:
     """Cues of the words inside [start, end], with times relative to `start`."""
     from highlights.subtitles import cues_for_span
 

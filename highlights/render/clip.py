@@ -23,7 +23,7 @@ from typing import Any
 import av
 
 from highlights.ffmpeg import ffmpeg_exe
-from highlights.render import captions
+from highlights.render.captions import clip_cues, write_ass, write_subtitle_files
 from highlights.render.errors import (
     RenderError,
     is_transient_oserror,
@@ -201,21 +201,21 @@ def render_clip(job: ClipJob) -> RenderedClip:
         ) from None
     try:
         cues = (
-            captions.clip_cues(job.transcript, start, end)
+            clip_cues(job.transcript, start, end)
             if job.transcript is not None and (options.write_subtitles or options.burn_captions)
             else []
         )
         srt_path = vtt_path = None
         if options.write_subtitles and job.transcript is not None:
             srt_path, vtt_path = job.out_dir / f"{stem}.srt", job.out_dir / f"{stem}.vtt"
-            captions.write_subtitle_files(cues, srt_path, vtt_path)
+            write_subtitle_files(cues, srt_path, vtt_path)
 
         graph, out_label = job.composition.graph, "base"
         burned = options.burn_captions and bool(cues)
         if burned:
             # Relative names inside the filter graph (ffmpeg runs in `work`): no path
             # escaping, whatever characters the output folder has.
-            captions.write_ass(
+            write_ass(
                 cues, work / "captions.ass", job.composition.width, job.composition.height
             )
             _link_fonts(work / "fonts")

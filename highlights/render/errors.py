@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 
+from highlights.errors import HighlightsError
+
 # stderr phrases of conditions that clear up on their own: a retry may succeed.
 _TRANSIENT_MARKERS = (
     "no space left on device",
@@ -26,7 +28,7 @@ _TRANSIENT_ERRNOS = {
 }
 
 
-class RenderError(RuntimeError):
+class RenderError(HighlightsError, RuntimeError):
     """A clip could not be rendered.
 
     `transient` is True when the cause is the machine (disk full, out of memory, the
@@ -36,8 +38,7 @@ class RenderError(RuntimeError):
     """
 
     def __init__(self, message: str, *, transient: bool = False, stderr_tail: str = "") -> None:
-        super().__init__(message)
-        self.transient = transient
+        super().__init__(message, transient=transient)
         self.stderr_tail = stderr_tail
 
 

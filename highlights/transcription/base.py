@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from highlights.errors import HighlightsError
 from highlights.types import Transcript
 
 ProgressCallback = Callable[[float], None]
 """Called with the share of the recording done so far, 0.0-1.0, never decreasing."""
 
 
-class TranscriptionError(RuntimeError):
+class TranscriptionError(HighlightsError, RuntimeError):
     """Transcription failed.
 
     `transient` tells the caller whether trying again later may help (rate limits, 5xx,
@@ -20,9 +21,7 @@ class TranscriptionError(RuntimeError):
     """
 
     def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
+        super().__init__(message, transient=transient)
 
     def __reduce__(self):  # keep `transient` when the error crosses a process boundary
         return (_rebuild_error, (self.message, self.transient))

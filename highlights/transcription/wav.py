@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from highlights.audio import open_pcm16
+from highlights.audio_levels import measure_audio, quiet_stretches
 from highlights.probe import MediaError
-from highlights.silence import measure_audio, quiet_stretches
 from highlights.transcription.base import TranscriptionError
 from highlights.types import SilenceRegion
 

@@ -1,0 +1,85 @@
+"""Frame statistics shared by the visual analyses: is the screen blank?
+
+A sampled frame is blank when its picture is uniform (a black, white or single-colour
+screen): the standard deviation of its luma is tiny, or it is very dark with little
+detail. When the frame has a presenter camera, only the screen part is judged (a
+talking head next to a black screen share is still a blank screen). Silence detection,
+layout analysis and slide-change detection all use the same rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from highlights.types import Region
+from highlights.visual import VisualSamples
+
+# Blank screen: luma (0-255) statistics of the judged area.
+UNIFORM_STD = 4.0  # any single colour, including white and a projector's blue
+DARK_MEAN = 20.0  # black with a little noise or a tiny logo
+DARK_STD = 12.0
+
+
+def _area_slices(region: Region | None, height: int, width: int) -> tuple[slice, slice] | None:
+    if region is None or region.is_empty:
+        return None
+    x0 = int(np.floor(region.x * width))
+    y0 = int(np.floor(region.y * height))
+    x1 = int(np.ceil((region.x + region.width) * width))
+    y1 = int(np.ceil((region.y + region.height) * height))
+    # trim a pixel at each side: resampling blends the neighbouring area into the border
+    return slice(min(y0 + 1, y1), max(y1 - 1, y0 + 1)), slice(min(x0 + 1, x1), max(x1 - 1, x0 + 1))
+
+
+def blank_mask(visual: VisualSamples, screen: Region | None = None, camera: Region | None = None) -> np.ndarray:
+    """Boolean per sample: is the screen blank?
+
+    Judged on `screen` minus `camera`; on the whole frame when there is no screen
+    region (camera-only recordings) or when screen and camera are both absent.
+    """
+    n, height, width = visual.frames.shape
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    keep = np.zeros((height, width), dtype=bool)
+    area = _area_slices(screen, height, width)
+    if area is None:
+        keep[:] = True
+    else:
+        keep[area] = True
+        cam = _area_slices(camera, height, width)
+        if cam is not None:
+            # grow the camera box a little so its blurred border never counts
+            cy, cx = cam
+            keep[max(cy.start - 2, 0) : cy.stop + 2, max(cx.start - 2, 0) : cx.stop + 2] = False
+        if keep.sum() < 0.01 * keep.size:
+            keep[:] = True
+    if keep.all():
+        return _blank_rule(np.asarray(visual.luma_mean), np.asarray(visual.luma_std))
+    mean = np.empty(n, dtype=np.float32)
+    std = np.empty(n, dtype=np.float32)
+    for i, block in visual.blocks():
+        kept = block[:, keep].astype(np.float32)
+        mean[i : i + len(block)] = kept.mean(axis=1)
+        std[i : i + len(block)] = kept.std(axis=1)
+    return _blank_rule(mean, std)
+
+
+def _blank_rule(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (std <= UNIFORM_STD) | ((mean <= DARK_MEAN) & (std <= DARK_STD))
+
+
+def blank_stretches(
+    times: np.ndarray, blank: np.ndarray, duration: float, min_duration: float
+) -> list[tuple[float, float]]:
+    """Runs of blank samples as (start, end) seconds, edges halfway between samples."""
+    stretches: list[tuple[float, float]] = []
+    n = blank.size
+    if n == 0:
+        return stretches
+    edges = np.diff(np.concatenate([[0], blank.astype(np.int8), [0]]))
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        start = 0.0 if s == 0 else (times[s - 1] + times[s]) / 2
+        end = duration if e == n else (times[e - 1] + times[e]) / 2
+        if end - start >= min_duration:
+            stretches.append((round(float(start), 3), round(float(end), 3)))
+    return stretches
