@@ -101,6 +101,41 @@ def _rows(session: Session, model: type[ModelT], job_id: str, *order: Any) -> li
     return list(session.scalars(select(model).where(column == job_id).order_by(*order)))
 
 
+def job_layout(session: Session, job_id: str) -> LayoutAnalysis | None:
+    return session.scalars(
+        select(LayoutAnalysis).where(LayoutAnalysis.job_id == job_id)
+    ).one_or_none()
+
+
+def job_segments(session: Session, job_id: str) -> list[ContentSegment]:
+    """The topic segments in lecture order."""
+    return _rows(session, ContentSegment, job_id, ContentSegment.segment_order, ContentSegment.id)
+
+
+def job_clips(session: Session, job_id: str) -> list[Clip]:
+    """The clips in rank order; clips without an order (NULL) come last on both engines."""
+    return _rows(session, Clip, job_id, Clip.clip_order.is_(None), Clip.clip_order, Clip.id)
+
+
+def job_logs(session: Session, job_id: str) -> list[ProcessingLog]:
+    """Every stage attempt's log rows, oldest first."""
+    return _rows(session, ProcessingLog, job_id, ProcessingLog.created_at, ProcessingLog.id)
+
+
+def clip_count(session: Session, job_id: str) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(Clip).where(Clip.job_id == job_id)) or 0
+    )
+
+
+def clip_of_segment(session: Session, job_id: str) -> dict[str, str]:
+    """segment_id -> clip_id for the segments a clip was cut from."""
+    statement = select(Clip.content_segment_id, Clip.clip_id).where(
+        Clip.job_id == job_id, Clip.content_segment_id.is_not(None)
+    )
+    return {str(segment): str(clip) for segment, clip in session.execute(statement).tuples()}
+
+
 def get_job_bundle(session: Session, job_id: str) -> JobBundle | None:
     """The seed's "job with all related data": one query per table, each ordered."""
     job = get_job(session, job_id)
@@ -112,15 +147,10 @@ def get_job_bundle(session: Session, job_id: str) -> JobBundle | None:
         silence_regions=_rows(
             session, SilenceRow, job_id, SilenceRow.start_time, SilenceRow.id
         ),
-        layout=session.scalars(
-            select(LayoutAnalysis).where(LayoutAnalysis.job_id == job_id)
-        ).one_or_none(),
-        content_segments=_rows(
-            session, ContentSegment, job_id, ContentSegment.segment_order, ContentSegment.id
-        ),
-        # Clips without an order (NULL) come last on both engines.
-        clips=_rows(session, Clip, job_id, Clip.clip_order.is_(None), Clip.clip_order, Clip.id),
-        logs=_rows(session, ProcessingLog, job_id, ProcessingLog.created_at, ProcessingLog.id),
+        layout=job_layout(session, job_id),
+        content_segments=job_segments(session, job_id),
+        clips=job_clips(session, job_id),
+        logs=job_logs(session, job_id),
     )
 
 
@@ -184,6 +214,14 @@ def _check_status(status: str) -> None:
         raise QueryError(
             f"job status {status!r} is not valid; use one of: {', '.join(JOB_STATUSES)}"
         )
+
+
+def count_jobs(session: Session, status: str | None = None) -> int:
+    statement = select(func.count()).select_from(Job)
+    if status is not None:
+        _check_status(status)
+        statement = statement.where(Job.status == status)
+    return int(session.scalar(statement) or 0)
 
 
 def list_jobs(

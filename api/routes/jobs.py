@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_auth
@@ -34,8 +33,8 @@ from api.schemas import (
 from api.sources import check_s3_source, effective_options, place_upload, remove_placed
 from api.uploads import read_small_body, receive_upload
 from api.views import clip_out, job_detail, job_links, job_summary, segment_out, timeline_entry
-from db import jobstate
-from db.models import Clip, ContentSegment, Job, LayoutAnalysis, ProcessingLog
+from db import jobstate, queries
+from db.models import Job
 from db.queries import delete_job, full_transcript, get_job, transcript_text
 from highlights.transcript_export import render_transcript
 
@@ -232,14 +231,9 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> JobPage:
-    statement = select(Job).order_by(Job.created_at.desc(), Job.id.desc())
-    count = select(func.count()).select_from(Job)
-    if status is not None:
-        statement = statement.where(Job.status == status)
-        count = count.where(Job.status == status)
     with ctx.session() as session:
-        total = int(session.scalar(count) or 0)
-        jobs = list(session.scalars(statement.limit(limit).offset(offset)))
+        total = queries.count_jobs(session, status)
+        jobs = queries.list_jobs(session, status, limit=limit, offset=offset)
     items = [job_summary(request, job) for job in jobs]
     following = offset + len(items)
     return JobPage(
@@ -263,12 +257,8 @@ def get_job_route(request: Request, ctx: Ctx, job_id: JobId) -> JobDetail:
         job = get_job(session, job_id)
         if job is None:
             raise _not_found(job_id)
-        clip_count = int(
-            session.scalar(select(func.count()).select_from(Clip).where(Clip.job_id == job_id)) or 0
-        )
-        layout = session.scalars(
-            select(LayoutAnalysis).where(LayoutAnalysis.job_id == job_id)
-        ).one_or_none()
+        clip_count = queries.clip_count(session, job_id)
+        layout = queries.job_layout(session, job_id)
     return job_detail(request, ctx, job, clip_count, layout)
 
 
@@ -282,13 +272,7 @@ def get_clips(request: Request, ctx: Ctx, job_id: JobId) -> ClipList:
     with ctx.session() as session:
         if get_job(session, job_id) is None:
             raise _not_found(job_id)
-        clips = list(
-            session.scalars(
-                select(Clip)
-                .where(Clip.job_id == job_id)
-                .order_by(Clip.clip_order.is_(None), Clip.clip_order, Clip.id)
-            )
-        )
+        clips = queries.job_clips(session, job_id)
     return ClipList(job_id=job_id, items=[clip_out(request, ctx, clip) for clip in clips])
 
 
@@ -349,22 +333,8 @@ def get_segments(ctx: Ctx, job_id: JobId) -> SegmentList:
         job = get_job(session, job_id)
         if job is None:
             raise _not_found(job_id)
-        segments = list(
-            session.scalars(
-                select(ContentSegment)
-                .where(ContentSegment.job_id == job_id)
-                .order_by(ContentSegment.segment_order, ContentSegment.id)
-            )
-        )
-        clip_of = dict(
-            session.execute(
-                select(Clip.content_segment_id, Clip.clip_id).where(
-                    Clip.job_id == job_id, Clip.content_segment_id.is_not(None)
-                )
-            )
-            .tuples()
-            .all()
-        )
+        segments = queries.job_segments(session, job_id)
+        clip_of = queries.clip_of_segment(session, job_id)
     return SegmentList(
         job_id=job_id,
         video_duration=job.video_duration,
@@ -382,13 +352,7 @@ def get_timeline(ctx: Ctx, job_id: JobId) -> Timeline:
     with ctx.session() as session:
         if get_job(session, job_id) is None:
             raise _not_found(job_id)
-        logs = list(
-            session.scalars(
-                select(ProcessingLog)
-                .where(ProcessingLog.job_id == job_id)
-                .order_by(ProcessingLog.created_at, ProcessingLog.id)
-            )
-        )
+        logs = queries.job_logs(session, job_id)
     return Timeline(job_id=job_id, items=[timeline_entry(log) for log in logs])
 
 
