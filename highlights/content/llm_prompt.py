@@ -1,4 +1,8 @@
-"""The words sent to Gemini: a system instruction and one compact prompt per window."""
+"""The words sent to an LLM analyzer: a system instruction and one compact prompt per window.
+
+Provider-neutral: Gemini and OpenAI-compatible servers get the same text, so a change to
+the instructions reaches both.
+"""
 
 from __future__ import annotations
 
