@@ -437,3 +437,52 @@ def test_missing_server_or_model_is_a_clear_settings_error(env, missing):
 )
 def test_answer_json_recovers_what_can_be_recovered(reply, expected):
     assert answer_json(reply) == expected
+
+
+def test_content_analysis_stage_with_the_openai_analyzer(lecture, sqlite_template, tmp_path):
+    """The pipeline's content_analysis stage, configured only through the environment:
+    it reads the stored transcript, asks the server and stores the topics as rows."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from db.engine import get_engine, session_scope
+    from db.models import ContentSegment
+    from flows.jobs import create_job
+    from tasks import content_analysis
+    from tasks.context import TRANSCRIPT_JSON, StageContext
+
+    database = tmp_path / "highlights.db"
+    shutil.copyfile(sqlite_template, database)  # migrated to head once per session
+    with FakeChatServer() as fake:
+        fake.fallback = truthful_answer(lecture)
+        settings = load_settings(
+            {
+                "HIGHLIGHTS_DATABASE_URL": f"sqlite:///{database}",
+                "HIGHLIGHTS_STORAGE_URL": str(tmp_path / "store"),
+                "HIGHLIGHTS_WORK_DIR": str(tmp_path / "work"),
+                "HIGHLIGHTS_ANALYZER": "openai",
+                "HIGHLIGHTS_LLM_BASE_URL": fake.base_url,
+                "HIGHLIGHTS_LLM_MODEL": MODEL,
+            }
+        )
+        source = tmp_path / "lecture.mp4"
+        source.write_bytes(b"not really a video: this stage never reads it")
+        ctx = StageContext(create_job(settings, str(source)), settings)
+        ctx.put_json(
+            ctx.result_key(TRANSCRIPT_JSON), transcript_from_speech(lecture.speech).to_dict()
+        )
+        stage = content_analysis.run(ctx, lecture.duration)
+
+    assert len(fake.requests) == 1 and fake.requests[0].model == MODEL
+    assert stage.agent_name == "openai" and stage.metadata["model"] == MODEL
+    assert stage.metadata["analyzer_setting"] == "openai"
+    with session_scope(get_engine(settings)) as session:
+        rows = session.scalars(
+            select(ContentSegment)
+            .where(ContentSegment.job_id == ctx.job_id)
+            .order_by(ContentSegment.segment_order)
+        ).all()
+        stored = [(r.topic, r.start_time) for r in rows]
+    assert stage.rows == len(stored) == len(lecture.topics)
+    assert stored == [(t["title"], pytest.approx(t["start"])) for t in lecture.topics]
