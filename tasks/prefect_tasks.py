@@ -87,7 +87,8 @@ def _agent(settings: Settings, stage: str) -> str | None:
         "silence_detection": silence_detection.AGENT,
         "transcription": "openai-whisper" if settings.transcriber == "openai" else "faster-whisper",
         "layout_analysis": "motion+haar",
-        "content_analysis": "gemini" if settings.analyzer == "gemini" else "local-texttiling",
+        # The LLM analyzers' names are their setting's value ("gemini", "openai").
+        "content_analysis": "local-texttiling" if settings.analyzer == "local" else settings.analyzer,
         "segmentation": segmentation.AGENT,
         "compilation": compilation.AGENT,
         "complete": complete.AGENT,

@@ -21,7 +21,6 @@ the OpenAI-compatible analyzer):
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import httpx
@@ -35,8 +34,6 @@ from highlights.content.llm_answer import LectureAnswer
 from highlights.content.llm_prompt import SYSTEM_INSTRUCTION
 from highlights.content.local import LocalAnalyzer
 from highlights.types import ContentAnalysis, SilenceRegion, Slide, Transcript
-
-log = logging.getLogger(__name__)
 
 # google-genai 3.x sends with httpx2 by default and with httpx when asked to; a network
 # failure surfaces as either library's TransportError (timeouts and refused connections
