@@ -20,7 +20,7 @@ class SettingsError(HighlightsError, ValueError):
 
 
 TRANSCRIBERS = ("local", "openai")
-ANALYZERS = ("local", "gemini")
+ANALYZERS = ("local", "gemini", "openai")
 CLIP_FORMATS = ("original", "vertical")
 
 
@@ -37,6 +37,12 @@ class Settings:
     gemini_api_key: str | None
     gemini_base_url: str | None
     gemini_model: str
+    # HIGHLIGHTS_ANALYZER=openai: any server speaking OpenAI chat completions (Ollama,
+    # vLLM, llama.cpp, LM Studio, OpenAI itself).
+    llm_base_url: str | None
+    llm_model: str | None
+    llm_api_key: str | None  # local servers need none
+    llm_window_seconds: float  # transcript per request; small local models do better short
     whisper_model: str  # a path to a CTranslate2 model folder, or a model size name
     work_dir: Path
     max_upload_bytes: int
@@ -84,6 +90,15 @@ def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    url = _optional(env, name)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"{name}={url!r} is not an http(s) URL; e.g. http://localhost:11434/v1 for Ollama"
+        )
+    return url.rstrip("/") if url else None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -152,6 +167,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gemini_api_key=_optional(env, "GEMINI_API_KEY") or _optional(env, "GOOGLE_API_KEY"),
         gemini_base_url=_optional(env, "GOOGLE_GEMINI_BASE_URL"),
         gemini_model=env.get("HIGHLIGHTS_GEMINI_MODEL", "") or "gemini-2.5-flash",
+        llm_base_url=_http_url(env, "HIGHLIGHTS_LLM_BASE_URL"),
+        llm_model=_optional(env, "HIGHLIGHTS_LLM_MODEL"),
+        llm_api_key=_optional(env, "HIGHLIGHTS_LLM_API_KEY"),
+        # 15 minutes of speech is ~3k tokens of transcript: comfortable for an 8B model
+        # with an 8k context, and a failed request costs little.
+        llm_window_seconds=_number(env, "HIGHLIGHTS_LLM_WINDOW_SECONDS", 15 * 60.0, minimum=60.0),
         whisper_model=env.get("HIGHLIGHTS_WHISPER_MODEL", "") or "base",
         work_dir=work_dir.expanduser().resolve(),
         max_upload_bytes=int(_number(env, "HIGHLIGHTS_MAX_UPLOAD_BYTES", 20 * 1024**3, integer=True, minimum=1)),
@@ -168,11 +189,35 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def validate_provider_keys(settings: Settings) -> None:
-    """Fail early when a remote provider is chosen without its key."""
+    """Fail early when a remote provider is chosen without its key or address."""
     if settings.transcriber == "openai" and not settings.openai_api_key:
         raise SettingsError("HIGHLIGHTS_TRANSCRIBER=openai needs OPENAI_API_KEY")
     if settings.analyzer == "gemini" and not settings.gemini_api_key:
         raise SettingsError("HIGHLIGHTS_ANALYZER=gemini needs GEMINI_API_KEY")
+    if settings.analyzer == "openai":
+        problem = llm_settings_problem(settings)
+        if problem:
+            raise SettingsError(problem)
+
+
+def llm_settings_problem(settings: Settings) -> str | None:
+    """What HIGHLIGHTS_ANALYZER=openai is missing, or None. The key is optional: local
+    servers such as Ollama take none."""
+    missing = [
+        name
+        for name, value in (
+            ("HIGHLIGHTS_LLM_BASE_URL", settings.llm_base_url),
+            ("HIGHLIGHTS_LLM_MODEL", settings.llm_model),
+        )
+        if not value
+    ]
+    if not missing:
+        return None
+    return (
+        f"HIGHLIGHTS_ANALYZER=openai needs {' and '.join(missing)} (e.g. "
+        "HIGHLIGHTS_LLM_BASE_URL=http://localhost:11434/v1 HIGHLIGHTS_LLM_MODEL=llama3.1:8b "
+        "for Ollama)"
+    )
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings))

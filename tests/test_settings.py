@@ -58,6 +58,8 @@ BAD = [
     ("HIGHLIGHTS_MAX_DURATION_SECONDS", "-3", "at least 1"),
     ("HIGHLIGHTS_CLIP_MIN_SECONDS", "soon", "not a number"),
     ("HIGHLIGHTS_CLIP_MAX_SECONDS", "10", "shorter than HIGHLIGHTS_CLIP_MIN_SECONDS"),
+    ("HIGHLIGHTS_LLM_BASE_URL", "localhost:11434/v1", "not an http(s) URL"),
+    ("HIGHLIGHTS_LLM_WINDOW_SECONDS", "30", "at least 60"),
 ]
 
 
@@ -75,6 +77,10 @@ def test_a_wrong_value_names_the_variable(name: str, value: str, reason: str):
     [
         ({"HIGHLIGHTS_TRANSCRIBER": "openai"}, "OPENAI_API_KEY"),
         ({"HIGHLIGHTS_ANALYZER": "gemini"}, "GEMINI_API_KEY"),
+        (
+            {"HIGHLIGHTS_ANALYZER": "openai", "HIGHLIGHTS_LLM_BASE_URL": "http://ollama:11434/v1"},
+            "HIGHLIGHTS_LLM_MODEL",
+        ),
     ],
 )
 def test_remote_providers_need_their_key(env: dict[str, str], variable: str):
@@ -82,3 +88,19 @@ def test_remote_providers_need_their_key(env: dict[str, str], variable: str):
         validate_provider_keys(load_settings(env))
     key_env = {**env, variable: "k"}
     validate_provider_keys(load_settings(key_env))
+
+
+def test_llm_analyzer_settings():
+    settings = load_settings(
+        {
+            "HIGHLIGHTS_ANALYZER": "openai",
+            "HIGHLIGHTS_LLM_BASE_URL": " http://localhost:11434/v1/ ",
+            "HIGHLIGHTS_LLM_MODEL": "llama3.1:8b",
+        }
+    )
+    assert settings.analyzer == "openai"
+    assert settings.llm_base_url == "http://localhost:11434/v1"
+    assert settings.llm_model == "llama3.1:8b"
+    assert settings.llm_api_key is None  # optional: local servers take none
+    assert settings.llm_window_seconds == 15 * 60
+    validate_provider_keys(settings)

@@ -1,10 +1,11 @@
 """Content analysis by Google Gemini (google-genai SDK), structured JSON output.
 
-Flow per lecture:
+Flow per lecture (the provider-neutral part lives in llm_analysis.py and is shared with
+the OpenAI-compatible analyzer):
 1. Long transcripts are cut into overlapping windows (windows.py); each window is one
    generateContent call with the timed transcript lines, slide changes and silences, and
-   a response schema (gemini_answer.LectureAnswer).
-2. Every answer is checked (gemini_answer.check_answer): parseable, on schema, lines
+   a response schema (llm_answer.LectureAnswer).
+2. Every answer is checked (llm_answer.check_answer): parseable, on schema, lines
    inside the window, ordered, no overlaps, importance in 0-1, real titles; small gaps are
    filled so the topics cover every line.
 3. An unusable answer gets ONE re-ask in the same conversation, quoting the error. If the
@@ -20,7 +21,6 @@ Flow per lecture:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import httpx
@@ -28,19 +28,12 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from highlights.content.base import AnalysisError, empty_analysis, spoken_segments
-from highlights.content.gemini_answer import (
-    CheckedSegment,
-    InvalidAnswer,
-    LectureAnswer,
-    check_answer,
-)
-from highlights.content.gemini_prompt import SYSTEM_INSTRUCTION, reask_prompt, window_prompt
-from highlights.content.local import LocalAnalyzer, group_spans, split_groups
-from highlights.content.windows import Window, merge_windows, plan_windows
-from highlights.types import ContentAnalysis, SilenceRegion, Slide, TopicSegment, Transcript
-
-log = logging.getLogger(__name__)
+from highlights.content.base import AnalysisError
+from highlights.content.llm_analysis import LLMAnalysis, ModelReply, Turn, fallback_provider
+from highlights.content.llm_answer import LectureAnswer
+from highlights.content.llm_prompt import SYSTEM_INSTRUCTION
+from highlights.content.local import LocalAnalyzer
+from highlights.types import ContentAnalysis, SilenceRegion, Slide, Transcript
 
 # google-genai 3.x sends with httpx2 by default and with httpx when asked to; a network
 # failure surfaces as either library's TransportError (timeouts and refused connections
@@ -54,7 +47,7 @@ except ImportError:  # pragma: no cover - depends on the SDK's version
     pass
 
 RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
-FALLBACK_PROVIDER = f"{LocalAnalyzer.name} (fallback from gemini)"
+FALLBACK_PROVIDER = fallback_provider("gemini")
 
 
 class GeminiAnalyzer:
@@ -113,110 +106,32 @@ class GeminiAnalyzer:
         duration: float,
         slides: Sequence[Slide] = (),
     ) -> ContentAnalysis:
-        segments = spoken_segments(transcript, duration)
-        if not segments:
-            return empty_analysis(self.name, self.model)
-        duration = duration if duration and duration > 0 else segments[-1].end
-        line_starts = [s.start for s in segments]
-        windows = plan_windows(line_starts, self.window_seconds, self.overlap_seconds)
-        answers: list[list[CheckedSegment]] = []
-        notes: list[str] = []
-        model_version = ""
-        for number, window in enumerate(windows, start=1):
-            prompt = window_prompt(
-                segments,
-                window.first_line,
-                window.last_line,
-                slide_changes=slide_changes,
-                silences=silences,
-                duration=duration,
-                window_number=number,
-                window_count=len(windows),
-                slides=slides,
-            )
-            outcome = self._ask_window(prompt, window, line_starts)
-            if isinstance(outcome, str):  # unusable twice: the local analyzer takes over
-                result = self.fallback.analyze(
-                    transcript, slide_changes=slide_changes, silences=silences,
-                    duration=duration, slides=slides,
-                )
-                result.provider = FALLBACK_PROVIDER
-                result.notes = [
-                    f"gemini ({self.model}) answered lines {window.first_line}-{window.last_line} "
-                    f"unusably twice ({outcome}); the local analyzer produced these segments",
-                    *notes,
-                    *result.notes,
-                ]
-                return result
-            checked, version, reasked = outcome
-            model_version = model_version or version
-            if reasked:
-                notes.append(
-                    f"window {number}: first answer unusable, re-asked once ({reasked}); "
-                    "the second answer was used"
-                )
-            answers.append(checked)
+        procedure = LLMAnalysis(
+            chat=self._chat,
+            provider=self.name,
+            model=self.model,
+            window_seconds=self.window_seconds,
+            overlap_seconds=self.overlap_seconds,
+            fallback=self.fallback,
+        )
+        return procedure.analyze(
+            transcript,
+            slide_changes=slide_changes,
+            silences=silences,
+            duration=duration,
+            slides=slides,
+        )
 
-        merged = merge_windows(windows, answers, line_starts)
-        groups = split_groups(segments, [s.first_line for s in merged])
-        spans = group_spans(groups)
-        topics = [
-            TopicSegment(
-                start=round(start, 3),
-                end=round(end, 3),
-                topic=seg.topic,
-                description=seg.description or None,
-                importance_score=seg.importance,
-                keywords=seg.keywords,
-                concepts=seg.concepts,
+    def _chat(self, turns: Sequence[Turn]) -> ModelReply:
+        contents = [
+            types.Content(
+                role="model" if turn.role == "assistant" else "user",
+                parts=[types.Part(text=turn.text)],
             )
-            for seg, (start, end) in zip(merged, spans, strict=True)
+            for turn in turns
         ]
-        notes.insert(
-            0,
-            f"{len(topics)} topic segments from {len(segments)} transcript segments "
-            f"in {len(windows)} request window(s)",
-        )
-        return ContentAnalysis(
-            segments=topics, provider=self.name, model=model_version or self.model, notes=notes
-        )
-
-    def _ask_window(
-        self, prompt: str, window: Window, line_starts: Sequence[float]
-    ) -> tuple[list[CheckedSegment], str, str] | str:
-        """Checked segments, model version and the re-ask reason ("" if none) - or, when
-        both answers are unusable, the last error message."""
-        contents = [types.Content(role="user", parts=[types.Part(text=prompt)])]
-        first_error = ""
-        for attempt in (1, 2):
-            response = self._generate(contents)
-            text = _response_text(response)
-            try:
-                checked = check_answer(text, window.first_line, window.last_line, list(line_starts))
-                return checked, response.model_version or "", first_error
-            except InvalidAnswer as exc:
-                log.warning(
-                    "gemini answer %d for lines %d-%d unusable: %s",
-                    attempt,
-                    window.first_line,
-                    window.last_line,
-                    exc,
-                )
-                if attempt == 2:
-                    return str(exc)
-                first_error = str(exc)
-                contents += [
-                    types.Content(role="model", parts=[types.Part(text=text or "")]),
-                    types.Content(
-                        role="user",
-                        parts=[
-                            types.Part(
-                                text=reask_prompt(first_error, window.first_line, window.last_line)
-                            )
-                        ],
-                    ),
-                ]
-        raise AssertionError("unreachable")
+        response = self._generate(contents)
+        return ModelReply(_response_text(response), response.model_version or "")
 
     def _generate(self, contents: list[types.Content]) -> types.GenerateContentResponse:
         config = types.GenerateContentConfig(

@@ -18,7 +18,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from highlights.content.gemini_answer import CheckedSegment
+from highlights.content.llm_answer import CheckedSegment
 
 
 @dataclass(frozen=True)

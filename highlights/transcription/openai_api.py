@@ -20,9 +20,10 @@ from typing import Any
 
 import openai
 
+from highlights.openai_http import retry_after_seconds
 from highlights.transcription.base import ProgressCallback, ProgressReporter, TranscriptionError
 from highlights.transcription.chunking import ChunkSpan, encode_chunk, plan_chunks
-from highlights.transcription.openai_errors import classify, retry_after_seconds
+from highlights.transcription.openai_errors import classify
 from highlights.transcription.segments import (
     RawSegment,
     attach_words,

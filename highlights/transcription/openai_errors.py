@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import openai
 
+from highlights.openai_http import error_code, server_message
 from highlights.transcription.base import TranscriptionError
 
 _PERMANENT_CLIENT_ERRORS = {400, 413, 415, 422}
-
-
-def server_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    text = (exc.response.text or "").strip() if exc.response is not None else ""
-    return text[:200] or exc.message
-
-
-def _error_code(exc: openai.APIStatusError) -> str | None:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("code"):
-            return str(inner["code"])
-    return getattr(exc, "code", None)
 
 
 def classify(exc: Exception, *, base_url: str, model: str) -> TranscriptionError:
@@ -62,7 +42,7 @@ def classify(exc: Exception, *, base_url: str, model: str) -> TranscriptionError
             f"HIGHLIGHTS_OPENAI_MODEL and OPENAI_BASE_URL - {detail}",
             transient=False,
         )
-    if status == 429 and _error_code(exc) == "insufficient_quota":
+    if status == 429 and error_code(exc) == "insufficient_quota":
         return TranscriptionError(
             f"OpenAI quota exhausted (429 insufficient_quota, permanent): check the account's billing - {detail}",
             transient=False,
@@ -81,22 +61,3 @@ def classify(exc: Exception, *, base_url: str, model: str) -> TranscriptionError
     return TranscriptionError(
         f"OpenAI transcription failed ({status}, permanent): {detail}", transient=False
     )
-
-
-def retry_after_seconds(exc: Exception) -> float | None:
-    """The server's requested wait (Retry-After / retry-after-ms headers), if any."""
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw) / divisor
-        except ValueError:
-            continue  # an HTTP date: rare for this API; fall back to our own backoff
-        if math.isfinite(value) and value >= 0:
-            return value
-    return None

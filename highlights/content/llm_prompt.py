@@ -1,9 +1,14 @@
-"""The words sent to Gemini: a system instruction and one compact prompt per window."""
+"""The words sent to an LLM analyzer: a system instruction and one compact prompt per window.
+
+Provider-neutral: Gemini and OpenAI-compatible servers get the same text, so a change to
+the instructions reaches both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from highlights.content.llm_answer import TopicSegmentAnswer
 from highlights.types import SilenceRegion, Slide, TranscriptSegment
 
 SYSTEM_INSTRUCTION = """\
@@ -99,4 +104,26 @@ def reask_prompt(error: str, first_line: int, last_line: int) -> str:
         f"Your answer could not be used: {error}. Answer again for lines {first_line} to "
         f"{last_line}: topics in order, no overlaps, no line left out, importance between 0 "
         "and 1, a real title for each topic, and only JSON matching the schema."
+    )
+
+
+_JSON_TYPES = {"integer": "integer", "number": "number", "string": "string", "boolean": "bool"}
+
+
+def answer_shape() -> str:
+    """The answer's JSON shape in words, for servers that cannot enforce a schema (and
+    for small models, which follow an example better than a schema they never see:
+    llama.cpp and Ollama enforce the schema as a grammar without showing it)."""
+    fields = []
+    for name, spec in TopicSegmentAnswer.model_json_schema()["properties"].items():
+        kind = spec.get("type", "string")
+        if kind == "array":
+            item = spec.get("items", {}).get("type", "string")
+            kind = f"[{_JSON_TYPES.get(item, item)}, ...]"
+        else:
+            kind = _JSON_TYPES.get(kind, kind)
+        fields.append(f'"{name}": {kind}')
+    return (
+        "Answer with one JSON object of this shape and nothing else (no markdown fences, "
+        'no text before or after it):\n{"segments": [{' + ", ".join(fields) + "}, ...]}"
     )

@@ -1,8 +1,9 @@
-"""The JSON shape Gemini must answer in, and the checks every answer must pass.
+"""The JSON shape every LLM analyzer must answer in, and the checks every answer must pass.
 
-Gemini picks topic boundaries as transcript line indices, not times: an index can only
-land on a transcript border, and "line 41 to line 77" is easier for a model to get right
-than "312.48 s". Times are then taken from the transcript itself.
+Shared by the Gemini and the OpenAI-compatible analyzers, so that both are held to the
+same rules. The model picks topic boundaries as transcript line indices, not times: an
+index can only land on a transcript border, and "line 41 to line 77" is easier for a
+model to get right than "312.48 s". Times are then taken from the transcript itself.
 """
 
 from __future__ import annotations
