@@ -449,7 +449,7 @@ def test_content_analysis_stage_with_the_openai_analyzer(lecture, sqlite_templat
     from db.engine import get_engine, session_scope
     from db.models import ContentSegment
     from flows.jobs import create_job
-    from tasks import content_analysis, prefect_tasks
+    from tasks import content_analysis
     from tasks.context import TRANSCRIPT_JSON, StageContext
 
     database = tmp_path / "highlights.db"
@@ -478,7 +478,7 @@ def test_content_analysis_stage_with_the_openai_analyzer(lecture, sqlite_templat
     assert stage.agent_name == "openai" and stage.metadata["model"] == MODEL
     assert stage.metadata["analyzer_setting"] == "openai"
     # The stage's "started" log row names the same agent as its "completed" row.
-    assert prefect_tasks._agent(settings, "content_analysis") == stage.agent_name
+    assert content_analysis.STAGE.agent_name(settings) == stage.agent_name
     with session_scope(get_engine(settings)) as session:
         rows = session.scalars(
             select(ContentSegment)
