@@ -376,7 +376,9 @@ def db_size(as_json: JsonOpt = False) -> None:
                          for s in sizes]})
         return
     for size in sizes:
-        console.print(f"{size.table:<20} {size.rows:>10} rows  {size.pretty}")
+        rows = f"{size.rows} row{'s' if size.rows != 1 else ''}"
+        disk = f"  {size.pretty}" if size.total_bytes is not None else ""
+        console.print(f"{size.table:<20} {rows:>14}{disk}")
 
 
 @db_app.command("upgrade")

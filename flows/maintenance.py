@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from db import jobstate
 from db.engine import get_engine, session_scope
-from db.models import Job, ProcessingLog
+from db.models import Job, ProcessingLog, utcnow
 from db.queries import delete_old_jobs
 from flows.jobs import PIPELINE_VERSION
 from flows.lecture import process_lecture
@@ -48,10 +48,6 @@ class Candidate:
     reason: str  # "transient_failure", "lost_trigger", "stale_run" or "outdated"
     detail: str
     attempt: int  # the reprocess attempt this run is (1 = first)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -120,7 +116,7 @@ def find_candidates(
     now: datetime | None = None,
 ) -> tuple[list[Candidate], list[str]]:
     """Jobs to run again, oldest first, and notes on jobs passed over (for the run log)."""
-    now = now or _now()
+    now = now or utcnow()
     chosen: list[Candidate] = []
     notes: list[str] = []
     with session_scope(get_engine(settings)) as session:
@@ -221,7 +217,7 @@ def queue_for_reprocess(settings: Settings, candidate: Candidate) -> tuple[dict[
         history = list(metadata.get("reprocess_history", []))[-19:]
         history.append(
             {
-                "at": _now().isoformat(timespec="seconds"),
+                "at": utcnow().isoformat(timespec="seconds"),
                 "reason": candidate.reason,
                 "detail": candidate.detail[:300],
                 "previous_status": job.status,
