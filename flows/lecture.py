@@ -17,7 +17,7 @@ import shutil
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.futures import wait
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from sqlalchemy import select
 
@@ -27,7 +27,7 @@ from db.models import Job
 from flows.jobs import completed_stages, create_job, job_exists
 from flows.names import PROCESS_FLOW
 from flows.progress import JobProgress
-from flows.stages import BRANCH_STAGES, STAGES, PipelineRun, stages_to_run
+from flows.stages import BRANCH_STAGES, STAGES, STEPS, PipelineRun, lanes, stages_to_run
 from highlights.settings import load_settings, validate_provider_keys
 from tasks.errors import one_line
 from tasks.stage import listen_to_progress
@@ -60,16 +60,35 @@ def _call(run: PipelineRun, stage: str, **parameters: Any) -> dict[str, Any]:
         raise StageFailed(stage, exc) from exc
 
 
-def _branches(run: PipelineRun, stages: list[str], duration: float) -> None:
-    """The analysis branches side by side; the first failed one (in order) is reported."""
-    futures = {stage: run.task(stage).submit(job_id=run.job_id, duration=duration)
-               for stage in stages}
-    wait(list(futures.values()))
-    for stage, future in futures.items():
+def _branches(run: PipelineRun, todo: list[str], duration: float) -> None:
+    """The analysis branches side by side, each a chain of stages; a stage is submitted
+    when the one before it in its branch completes. Every branch runs to its end or its
+    first failure; then the first failed stage (in pipeline order) is reported."""
+    chains = [[s.name for s in chain if s.name in todo]
+              for step in STEPS for chain in lanes(step) if any(s.name in BRANCH_STAGES for s in chain)]
+    running: dict[PrefectFuture[Any], tuple[list[str], int]] = {}
+
+    def submit(chain: list[str], index: int) -> None:
+        future = run.task(chain[index]).submit(job_id=run.job_id, duration=duration)
+        running[future] = (chain, index)
+
+    for chain in chains:
+        if chain:
+            submit(chain, 0)
+    failures: dict[str, BaseException] = {}
+    while running:
+        future = next(as_completed(list(running)))
+        chain, index = running.pop(future)
         try:
             future.result()
         except Exception as exc:
-            raise StageFailed(stage, exc) from exc
+            failures[chain[index]] = exc
+            continue
+        if index + 1 < len(chain):
+            submit(chain, index + 1)
+    for stage in BRANCH_STAGES:
+        if stage in failures:
+            raise StageFailed(stage, failures[stage]) from failures[stage]
 
 
 @flow(name=PROCESS_FLOW, flow_run_name="lecture-{job_id}", log_prints=False,
@@ -118,7 +137,7 @@ def process_lecture(job_id: str | None = None, source: str | None = None,
         progress.duration = max(duration, 1.0)
         run.duration = duration  # timeouts scale with the length ingest measured
 
-        _branches(run, [stage for stage in BRANCH_STAGES if stage in todo], duration)
+        _branches(run, todo, duration)
         if "content_analysis" in todo:
             _call(run, "content_analysis", duration=duration)
         if "segmentation" in todo:

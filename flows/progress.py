@@ -55,12 +55,23 @@ class JobProgress:
         expected_done = sum(self.cost[s] for s in self.actual) * self.duration
         speed = (sum(self.actual.values()) / expected_done) if expected_done > 0.5 else 1.0
         speed = min(max(speed, 0.2), 5.0)
-        left = {s: self.cost[s] * (1.0 - f) for s, f in self.fraction.items()}
+        # A chain of stages in one branch adds up; side-by-side branches count once,
+        # by the longest.
+        lane_left: dict[tuple[int, str], float] = {}
+        for name, fraction in self.fraction.items():
+            spec = self.stages[name]
+            lane = (spec.step, self._lane_head(name))
+            lane_left[lane] = lane_left.get(lane, 0.0) + self.cost[name] * (1.0 - fraction)
         by_step: dict[int, float] = {}
-        for name, seconds in left.items():
-            step = self.stages[name].step
+        for (step, _), seconds in lane_left.items():
             by_step[step] = max(by_step.get(step, 0.0), seconds)
         return int(max(0, round(sum(by_step.values()) * self.duration * speed)))
+
+    def _lane_head(self, name: str) -> str:
+        """The first stage of the chain `name` belongs to within its step."""
+        while (before := self.stages[name].after) is not None and before in self.stages:
+            name = before
+        return name
 
     # -- writes ------------------------------------------------------------------------
 

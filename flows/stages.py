@@ -44,13 +44,42 @@ _REGISTERED: tuple[tuple[Stage, Task[..., dict[str, Any]]], ...] = (
     (complete.STAGE, complete.complete_task),
 )
 STAGE_TASKS: dict[str, Task[..., dict[str, Any]]] = {s.name: t for s, t in _REGISTERED}
-STAGES: tuple[Stage, ...] = tuple(sorted((s for s, _ in _REGISTERED), key=lambda s: s.step))
+
+
+def _in_order(stages: list[Stage]) -> tuple[Stage, ...]:
+    """By step; within a step, a stage after the one it names (`after`)."""
+    placed: list[Stage] = []
+    for step in sorted({s.step for s in stages}):
+        waiting = [s for s in stages if s.step == step]
+        while waiting:
+            ready = [s for s in waiting if s.after is None or s.after in {p.name for p in placed}]
+            if not ready:
+                raise RuntimeError(f"stages of step {step} wait for each other: {waiting}")
+            placed.extend(ready)
+            waiting = [s for s in waiting if s not in ready]
+    return tuple(placed)
+
+
+STAGES: tuple[Stage, ...] = _in_order([s for s, _ in _REGISTERED])
 STAGE_ORDER: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 # Stages run step by step; the stages of one step run side by side.
 STEPS: tuple[tuple[Stage, ...], ...] = tuple(
     tuple(group) for _, group in itertools.groupby(STAGES, key=lambda stage: stage.step)
 )
 BRANCH_STAGES: tuple[str, ...] = tuple(s.name for step in STEPS if len(step) > 1 for s in step)
+
+
+def lanes(step: tuple[Stage, ...]) -> list[list[Stage]]:
+    """A step's stages as chains that run side by side: a stage joins the chain of the
+    stage it comes `after`; one that names none starts a chain of its own."""
+    chains: list[list[Stage]] = []
+    for spec in step:
+        chain = next((c for c in chains if spec.after and c[-1].name == spec.after), None)
+        if chain is None:
+            chains.append([spec])
+        else:
+            chain.append(spec)
+    return chains
 if set(STAGE_ORDER) != set(SEED_STAGES):  # the seed names every stage the log may hold
     raise RuntimeError(f"stage registry {STAGE_ORDER} differs from the seed's {SEED_STAGES}")
 
@@ -66,15 +95,18 @@ def stages_to_run(done: Collection[str]) -> list[str]:
     """The stages a resumed run executes, in order, given those already completed.
 
     Side-by-side stages are independent, so a finished one is reused even when a
-    sibling failed; from the first step with unfinished work on, every later step runs
-    again in full, because its inputs are about to change.
+    sibling failed (a stage that follows another in its branch runs again with it);
+    from the first step with unfinished work on, every later step runs again in full,
+    because its inputs are about to change.
     """
     todo: list[str] = []
     for step in STEPS:
         if todo:
             todo.extend(s.name for s in step)
-        else:
-            todo.extend(s.name for s in step if s.name not in done)
+            continue
+        for spec in step:  # in order, so a predecessor is decided before its follower
+            if spec.name not in done or (spec.after is not None and spec.after in todo):
+                todo.append(spec.name)
     return todo
 
 

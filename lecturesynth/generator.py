@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,9 @@ class LectureSpec:
     sample_rate: int = 44100
     blank_seconds: float = 8.0  # 0 for no blank section
     sentences_per_topic: int | None = None  # keep only the first N sentences of each topic
+    # Each topic's slides (and what is said over them) read this many times in a row: a
+    # topic of several minutes, as real lectures have, from the short scripted topics.
+    topic_repeats: int = 1
     seed: int = 0
     voice: Voice = field(default_factory=Voice)
     room: RoomNoise = field(default_factory=RoomNoise)
@@ -78,6 +81,8 @@ def _topic_sequence(
     sequence = []
     for i in range(count):
         script = scripts[i % len(scripts)]
+        if spec.topic_repeats > 1:
+            script = replace(script, slides=script.slides * spec.topic_repeats)
         repeat = i // len(scripts)
         title = script.title if repeat == 0 else f"{script.title} (part {repeat + 1})"
         sequence.append((script, title, i == spec.important_topic))

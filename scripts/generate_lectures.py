@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         "--blank", type=float, default=8.0, help="seconds of black screen in the middle"
     )
     custom.add_argument("--seed", type=int, default=0)
+    custom.add_argument(
+        "--topic-repeats", type=int, default=1,
+        help="read each topic's slides N times in a row (topics of several minutes)",
+    )
     custom.add_argument("--wpm", type=int, default=150, help="speaking rate, words per minute")
     custom.add_argument(
         "--preset", default="veryfast", help="x264 preset (ultrafast is quicker, files bigger)"
@@ -99,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 fps=args.fps,
                 blank_seconds=args.blank,
                 seed=args.seed,
+                topic_repeats=args.topic_repeats,
                 voice=replace(base.voice, words_per_minute=args.wpm),
                 preset=args.preset,
             )

@@ -40,8 +40,11 @@ def run(ctx: StageContext) -> StageResult:
     )
 
 
+# After layout_analysis in the same branch: it judges blank screens on the visual samples
+# that stage decodes (and the audio is quick to measure).
 STAGE = Stage(
-    name="silence_detection", step=1, cost=0.002, timeout_per_minute=10, agent=AGENT,
+    name="silence_detection", step=1, after="layout_analysis", cost=0.002,
+    timeout_per_minute=10, agent=AGENT,
     message="Finding silences and blank screens",
 )
 

@@ -43,6 +43,8 @@ class Stage:
     timeout_per_minute: float
     agent: str | Callable[[Settings], str]
     retries: bool = True
+    # Within its step, the stage that must finish first (a branch of several stages).
+    after: str | None = None
     # The cost when the stage hands its work to a remote API (the Whisper API transcribes
     # about four times faster than the local model on 2 cores); None: the same either way.
     remote_cost: float | None = None

@@ -1,9 +1,9 @@
-"""Stage `uploading`: validate, probe, store the original, prepare shared media signals.
+"""Stage `uploading`: validate, probe, store the original, extract the shared audio.
 
 Besides storing the original under `uploads/{job_id}/{filename}`, this stage makes the
-two decodes every later analysis shares: the 16 kHz mono audio (silence detection and
-transcription) and the low-rate visual samples (blank screens, layout, slide changes).
-Doing them once here keeps the three analysis branches independent of each other.
+one decode of the sound every later analysis shares: the 16 kHz mono audio (silence
+detection and transcription). The picture is decoded in the layout branch, so that
+transcription, the longest stage, starts as soon as the audio is out.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from prefect import task
 from db import jobstate
 from highlights.audio import extract_audio
 from highlights.storage import safe_filename, upload_key
-from highlights.visual import visual_pass
-from tasks.context import AUDIO_WAV, VISUAL_DIR, StageContext, StageResult
+from tasks.context import AUDIO_WAV, StageContext, StageResult
 from tasks.errors import StageError
 from tasks.input_check import AGENT, STAGE_NAME, check_input
 from tasks.sources import local_source, source_filename
@@ -47,20 +46,12 @@ def run(ctx: StageContext, source: str, filename: str | None = None) -> StageRes
         ctx.storage.delete(ctx.work_key(AUDIO_WAV))
     timings["audio"] = time.monotonic() - mark
 
-    mark = time.monotonic()
-    visual_dir = ctx.scratch(VISUAL_DIR)
-    ctx.storage.delete_prefix(ctx.work_key(VISUAL_DIR) + "/")
-    visual = visual_pass(path, visual_dir)
-    if visual is not None:
-        ctx.put_folder(visual_dir, ctx.work_key(VISUAL_DIR))
-    timings["visual"] = time.monotonic() - mark
-
     metadata = {k: v for k, v in asdict(probe).items() if v is not None and k != "extra"}
     metadata.update(probe.extra or {})
     notes = []
     if audio is None:
         notes.append("no audio stream: no transcript or audio silence; clips are chosen from the video alone")
-    if visual is None:
+    if not probe.has_video:
         notes.append("no video stream: no layout, blank-screen or slide analysis")
     if audio is not None and audio.gaps_filled_seconds > 0.05:
         notes.append(f"audio had gaps: {audio.gaps_filled_seconds:.2f} s of silence inserted to keep time")
@@ -68,20 +59,20 @@ def run(ctx: StageContext, source: str, filename: str | None = None) -> StageRes
     jobstate.record_input(ctx.settings, ctx.job_id, filename=name[:255], file_size=size,
                           content_type=probe.content_type, original_s3_key=key,
                           video_duration=round(probe.duration, 3), video_metadata=metadata)
-    if audio is None and visual is None:
+    if audio is None and not probe.has_video:
         raise StageError("the file has neither audio nor video that can be decoded")
     return StageResult(
         agent_name=AGENT, rows=1,
         metadata={"file_size": size, "content_type": probe.content_type,
                   "duration": round(probe.duration, 3), "has_audio": audio is not None,
-                  "has_video": visual is not None, "notes": notes,
+                  "has_video": probe.has_video, "notes": notes,
                   "timings": {k: round(v, 3) for k, v in timings.items()}},
     )
 
 
 STAGE = Stage(
-    name=STAGE_NAME, step=0, cost=0.035, timeout_per_minute=30, agent=AGENT,
-    message="Checking and storing the recording, extracting audio and sampling video",
+    name=STAGE_NAME, step=0, cost=0.015, timeout_per_minute=30, agent=AGENT,
+    message="Checking and storing the recording, extracting the audio",
 )
 
 

@@ -49,6 +49,16 @@ def test_each_stage_task_is_a_module_level_prefect_task_named_for_its_stage_taki
         assert spec.cost > 0 and spec.message and spec.timeout_per_minute > 0
 
 
+def test_a_branch_is_a_chain_in_declared_order() -> None:
+    branch_step = next(step for step in registry.STEPS if len(step) > 1)
+    chains = [[s.name for s in chain] for chain in registry.lanes(branch_step)]
+    assert sorted(chains) == [["layout_analysis", "silence_detection"], ["transcription"]]
+    for spec in STAGES:
+        if spec.after is not None:  # a stage follows one of its own step, placed before it
+            assert registry.stage(spec.after).step == spec.step
+            assert STAGE_ORDER.index(spec.after) < STAGE_ORDER.index(spec.name)
+
+
 def test_stage_lookup_names_the_unknown_stage() -> None:
     assert registry.stage("transcription").name == "transcription"
     with pytest.raises(KeyError, match="rendering"):
@@ -103,8 +113,15 @@ def test_a_configured_task_carries_this_runs_timeout_retries_and_hooks(tmp_path:
          ["segmentation", "compilation", "complete"]),
         # A later stage's old success does not survive an earlier stage running again.
         ({"uploading", "transcription", "compilation"},
-         ["silence_detection", "layout_analysis", "content_analysis", "segmentation",
+         ["layout_analysis", "silence_detection", "content_analysis", "segmentation",
           "compilation", "complete"]),
+        # Silence detection follows the layout stage in its branch (it reads the visual
+        # samples that stage decodes): it runs again when the layout stage does.
+        ({"uploading", "transcription", "silence_detection"},
+         ["layout_analysis", "silence_detection", "content_analysis", "segmentation",
+          "compilation", "complete"]),
+        ({"uploading", "transcription", "layout_analysis"},
+         ["silence_detection", "content_analysis", "segmentation", "compilation", "complete"]),
         (set(STAGE_ORDER) - {"complete"}, ["complete"]),
         (set(STAGE_ORDER), []),
     ],
@@ -143,9 +160,10 @@ def test_progress_is_weighted_by_stage_cost_and_branches_count_once_in_the_eta(
     assert progress.percent() == 0.0
     progress.mark_done("uploading", seconds=registry.stage("uploading").cost * 1000.0)
     assert progress.percent() == round(100 * registry.stage("uploading").cost / total, 1)
-    # Uploading ran exactly as expected, so the ETA is the expected rest, with the three
-    # branches overlapping: only the longest (transcription) counts.
-    longest_branch = max(registry.stage(s).cost for s in BRANCH_STAGES)
+    # Uploading ran exactly as expected, so the ETA is the expected rest, with the
+    # branches overlapping: only the longest chain counts.
+    branch_step = next(step for step in registry.STEPS if len(step) > 1)
+    longest_branch = max(sum(s.cost for s in chain) for chain in registry.lanes(branch_step))
     after = sum(s.cost for s in STAGES if s.step > registry.stage("transcription").step)
     assert progress.eta_seconds() == round((longest_branch + after) * 1000.0)
 
@@ -175,7 +193,7 @@ def test_stage_writes_name_the_running_branches_and_finish_at_full_weight(
     progress.stage_finished("uploading")
     progress.stage_started("transcription")
     progress.stage_started("layout_analysis")
-    assert recorded[-1]["message"] == "Transcribing speech + Detecting screen and camera layout"
+    assert recorded[-1]["message"] == "Transcribing speech + Sampling the video"
     before = progress.percent()
     progress.stage_progress("transcription", 0.5)
     assert progress.percent() > before
