@@ -1,0 +1,457 @@
+"""Audiograms: clips with a generated picture, for recordings without a usable one.
+
+An audio-only lecture, or a screen recording that stayed black, has no picture to cut
+from, yet its clips are still worth sharing, and players and upload sites want a video
+track. The picture is a card (the clip's title and the lecture's name) with a waveform
+of the clip's own sound that moves with the voice, plus burned captions when the
+render asks for them. Everything is drawn by one ffmpeg run from the audio alone:
+
+    color (background) -> ass (card text) -> overlay showwaves (the sound) -> [ass captions]
+
+The card never changes, so x264 spends its time and bits on the waveform band only and
+an audiogram costs about what a normal clip of the same length does (bench/audiogram.py).
+Card text goes through libass like the captions, not drawtext: libass wraps long
+titles and uses the font shipped with the package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from highlights.render import captions
+from highlights.render.clip import (
+    AUDIO_RATE,
+    clip_span,
+    link_fonts,
+    probe_output,
+    run,
+    thread_args,
+)
+from highlights.render.errors import RenderError, is_transient_oserror
+from highlights.render.fonts import CAPTION_FONT_FAMILY
+from highlights.render.framing import PixelRect, even
+from highlights.render.options import RenderOptions
+from highlights.render.source import SourceAudio
+from highlights.render.thumbnail import CANDIDATE_FRACTIONS
+from highlights.types import ClipPlan, RenderedClip, Transcript
+
+# Colours as ffmpeg's 0xRRGGBB. A dark card: white text and captions stay legible and
+# the waveform's light blue stands out without glare on phones.
+BACKGROUND = "0x14213D"
+WAVE_COLOUR = "0x8FD3FF"
+# The same colours in libass's &HAABBGGRR order.
+TITLE_ASS = "&H00FFFFFF"
+LECTURE_ASS = "&H00FFD38F"  # the waveform's blue
+THUMBNAIL_PREROLL = 0.5  # seconds of sound fed to the waveform before the thumbnail frame
+
+
+@dataclass(frozen=True)
+class AudiogramCard:
+    """What the card says: the clip's title and the lecture it comes from."""
+
+    title: str
+    lecture: str
+
+
+@dataclass(frozen=True)
+class AudiogramLayout:
+    """Where the card's parts sit in the output frame, in pixels.
+
+    The waveform band lies between the title block and the caption area (captions use
+    `captions.caption_style`, the same placement as on any other clip).
+    """
+
+    width: int
+    height: int
+    wave: PixelRect
+    lecture_top: int  # top of the lecture name line
+    lecture_size: int
+    title_top: int  # top of the (wrapped) title block
+    title_size: int
+    side_margin: int
+    framing: str  # "audiogram" or "audiogram_vertical"
+
+
+def lecture_name(filename: str) -> str:
+    """A readable lecture name from a file name: `cs101_week-3.m4a` -> `cs101 week 3`."""
+    stem = Path(filename).stem
+    return " ".join(stem.replace("_", " ").replace("-", " ").split()) or stem
+
+
+def audiogram_layout(options: RenderOptions) -> AudiogramLayout:
+    if options.format == "vertical":
+        w, h = options.vertical_width, options.vertical_height
+        # Portrait: title high up, a tall waveform mid-frame, captions lifted above the
+        # apps' bottom controls as on other vertical clips.
+        wave = PixelRect(even(w * 0.06), even(h * 0.42), even(w * 0.88), even(h * 0.24))
+        return AudiogramLayout(
+            w,
+            h,
+            wave,
+            round(h * 0.10),
+            max(12, round(h * 0.022)),
+            round(h * 0.15),
+            max(16, round(h * 0.038)),
+            round(w * 0.08),
+            "audiogram_vertical",
+        )
+    w, h = options.audiogram_width, options.audiogram_height
+    wave = PixelRect(even(w * 0.06), even(h * 0.47), even(w * 0.88), even(h * 0.30))
+    return AudiogramLayout(
+        w,
+        h,
+        wave,
+        round(h * 0.07),
+        max(12, round(h * 0.04)),
+        round(h * 0.15),
+        max(16, round(h * 0.075)),
+        round(w * 0.08),
+        "audiogram",
+    )
+
+
+def write_card_ass(card: AudiogramCard, layout: AudiogramLayout, path: Path) -> None:
+    """The card's text as an ASS script lasting the whole clip (libass wraps the title)."""
+    m = layout.side_margin
+    style = (
+        "{name},{font},{size},{colour},{colour},&H00000000,&H00000000,-1,0,0,0,100,100,0,0,"
+        "1,0,0,8,{m},{m},{top},1"
+    )
+    lines = [
+        "[Script Info]",
+        "ScriptType: v4.00+",
+        f"PlayResX: {layout.width}",
+        f"PlayResY: {layout.height}",
+        "WrapStyle: 0",
+        "ScaledBorderAndShadow: yes",
+        "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
+        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
+        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+        "Style: "
+        + style.format(
+            name="Lecture",
+            font=CAPTION_FONT_FAMILY,
+            size=layout.lecture_size,
+            colour=LECTURE_ASS,
+            m=m,
+            top=layout.lecture_top,
+        ),
+        "Style: "
+        + style.format(
+            name="Title",
+            font=CAPTION_FONT_FAMILY,
+            size=layout.title_size,
+            colour=TITLE_ASS,
+            m=m,
+            top=layout.title_top,
+        ),
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+    # One long event each: the card is the same on every frame of the clip.
+    end = "9:59:59.00"
+    if card.lecture.strip():
+        lines.append(
+            f"Dialogue: 0,0:00:00.00,{end},Lecture,,0,0,0,,{captions.ass_text(card.lecture)}"
+        )
+    if card.title.strip():
+        lines.append(f"Dialogue: 0,0:00:00.00,{end},Title,,0,0,0,,{captions.ass_text(card.title)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def picture_graph(layout: AudiogramLayout, fps: int, seconds: float) -> str:
+    """The filter graph from `[0:a]` to the card with its moving waveform, `[base]`.
+
+    The sound is mixed to mono for the waveform only (a 5.1 source would otherwise draw
+    six lines over each other). `scale=cbrt` lifts speech at -20 dBFS to about half the
+    band while hiss at -60 dBFS stays near the centre line (the log scale would draw hiss
+    at a third of the band, linear leaves quiet speech a thin line); `draw=full` paints
+    every sample at full colour instead of fading the dense columns. showwaves draws on a transparent background, so
+    only the wave itself covers the card.
+    """
+    w = layout.wave
+    return (
+        f"color=c={BACKGROUND}:s={layout.width}x{layout.height}:r={fps}:d={seconds:.3f},"
+        "format=yuv420p,ass=filename=card.ass:fontsdir=fonts[card];"
+        "[0:a]aformat=channel_layouts=mono,"
+        f"showwaves=s={w.width}x{w.height}:mode=cline:rate={fps}:scale=cbrt:draw=full:"
+        f"colors={WAVE_COLOUR}[wave];"
+        f"[card][wave]overlay={w.x}:{w.y}:format=auto:shortest=1,format=yuv420p[base]"
+    )
+
+
+@dataclass(frozen=True)
+class AudiogramJob:
+    plan: ClipPlan
+    source: SourceAudio
+    card: AudiogramCard
+    transcript: Transcript | None
+    options: RenderOptions
+    out_dir: Path
+    threads: int  # filter and encoder threads for this clip's ffmpeg; 0: ffmpeg decides
+    reason: str  # why this clip is an audiogram, for its metadata
+
+
+def encode_command(
+    job: AudiogramJob,
+    layout: AudiogramLayout,
+    graph: str,
+    out_label: str,
+    start: float,
+    duration: float,
+    output: Path,
+) -> list[str]:
+    options, threads = job.options, job.threads
+    fps = options.audiogram_fps
+    args = [
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "warning",
+        *thread_args("-threads", threads),
+        # Input-side -t: the decoder stops at the clip's end, and the waveform with it.
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{duration:.3f}",
+        "-i",
+        str(job.source.path),
+        "-filter_complex",
+        graph,
+        *thread_args("-filter_complex_threads", threads),
+        "-map",
+        f"[{out_label}]",
+        "-map",
+        "0:a:0",
+        "-t",
+        f"{duration:.3f}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        options.preset,
+        "-crf",
+        str(options.crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(max(1, round(fps * options.keyframe_seconds))),
+        *thread_args("-threads", threads),
+        "-c:a",
+        "aac",
+        "-b:a",
+        options.audio_bitrate,
+    ]
+    if job.source.audio_channels > 2:
+        args += ["-ac", "2"]
+    if job.source.sample_rate > AUDIO_RATE:  # AAC tops out at 96 kHz; 48 kHz is plenty
+        args += ["-ar", str(AUDIO_RATE)]
+    args += [
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(output),
+    ]
+    return args
+
+
+def loudest_moment(clip_path: Path, duration: float) -> tuple[float, float]:
+    """The thumbnail time (seconds into the clip) where the sound is loudest, and its
+    level in dBFS: the waveform then shows a voice rather than a flat line.
+
+    Candidates are the same fractions of the clip as for a video thumbnail; each gets
+    the mean power of the quarter second around it, read from the clip's own AAC track.
+    """
+    times = sorted(
+        {
+            round(min(max(0.1, duration * f), max(0.1, duration - 0.2)), 3)
+            for f in CANDIDATE_FRACTIONS
+        }
+    )
+    power = dict.fromkeys(times, 0.0)
+    count = dict.fromkeys(times, 0)
+    with av.open(str(clip_path)) as container:
+        stream = container.streams.audio[0]
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            mid = frame.time + frame.samples / (2 * (frame.sample_rate or AUDIO_RATE))
+            near = [t for t in times if abs(mid - t) <= 0.125]
+            if not near:
+                continue
+            data = frame.to_ndarray()
+            samples = data.astype(np.float64)
+            if np.issubdtype(data.dtype, np.integer):
+                samples /= np.iinfo(data.dtype).max
+            level = float(np.mean(samples**2)) if samples.size else 0.0
+            for t in near:
+                power[t] += level
+                count[t] += 1
+    means = {t: power[t] / count[t] for t in times if count[t]}
+    if not means:
+        return min(duration / 2, 0.5), -120.0
+    # Loudest first; on ties the earlier time, so the choice is deterministic.
+    t = max(means, key=lambda k: (means[k], -k))
+    return t, round(float(10 * np.log10(max(means[t], 1e-12))), 1)
+
+
+def render_audiogram(job: AudiogramJob) -> RenderedClip:
+    """Render one clip as an audiogram: `clip_NN.mp4`, `.jpg`, `.srt`, `.vtt` in out_dir.
+
+    Files appear under their final names only when complete (written in a scratch
+    folder, then moved), so a failure leaves no half-written clip behind.
+    """
+    plan, source, options = job.plan, job.source, job.options
+    start, end = clip_span(plan, source)
+    duration = end - start
+    layout = audiogram_layout(options)
+    stem = f"clip_{plan.rank:02d}"
+    what = f"audiogram clip {plan.rank} ({start:.2f}-{end:.2f} s of {source.path.name})"
+    began = time.perf_counter()
+    try:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=job.out_dir))
+    except OSError as exc:
+        raise RenderError(
+            f"{what}: cannot write to {job.out_dir}: {exc}", transient=is_transient_oserror(exc)
+        ) from None
+    video_path = job.out_dir / f"{stem}.mp4"
+    try:
+        cues = (
+            captions.clip_cues(job.transcript, start, end)
+            if job.transcript is not None and (options.write_subtitles or options.burn_captions)
+            else []
+        )
+        # Relative names inside the filter graph (ffmpeg runs in `work`): no path
+        # escaping, whatever characters the output folder has.
+        link_fonts(work / "fonts")
+        write_card_ass(job.card, layout, work / "card.ass")
+        picture = picture_graph(layout, options.audiogram_fps, duration)
+        graph, out_label = picture, "base"
+        burned = options.burn_captions and bool(cues)
+        if burned:
+            captions.write_ass(cues, work / "captions.ass", layout.width, layout.height)
+            graph += ";[base]ass=filename=captions.ass:fontsdir=fonts[v]"
+            out_label = "v"
+
+        partial = work / f"{stem}.mp4"
+        run(
+            encode_command(job, layout, graph, out_label, start, duration, partial),
+            what=f"rendering {what}",
+            cwd=work,
+            timeout=120 + 30 * duration,
+        )
+        probed = probe_output(partial)
+        encode_seconds = time.perf_counter() - began
+
+        thumb_meta: dict[str, Any] = {}
+        if options.write_thumbnail:
+            # A frame of the same picture without burned captions, so thumbnails stay
+            # clean like those of other clips, at the clip's loudest candidate moment.
+            moment, level = loudest_moment(partial, duration)
+            # showwaves fills its band only after its first frame: start a little
+            # earlier and take the frame at the moment itself (output-side -ss).
+            preroll = min(THUMBNAIL_PREROLL, start + moment)
+            run(
+                [
+                    "-hide_banner",
+                    "-nostdin",
+                    "-y",
+                    "-loglevel",
+                    "error",
+                    *thread_args("-threads", job.threads),
+                    "-ss",
+                    f"{start + moment - preroll:.3f}",
+                    "-t",
+                    f"{preroll + 1:.3f}",
+                    "-i",
+                    str(source.path),
+                    "-filter_complex",
+                    picture_graph(layout, options.audiogram_fps, preroll + 1),
+                    "-map",
+                    "[base]",
+                    "-ss",
+                    f"{preroll:.3f}",
+                    "-frames:v",
+                    "1",
+                    "-q:v",
+                    "3",
+                    "-update",
+                    "1",
+                    "thumb.jpg",
+                ],
+                what=f"thumbnail of {what}",
+                cwd=work,
+                timeout=120,
+            )
+            thumb_meta = {
+                "thumbnail_time": moment,
+                "thumbnail_level_dbfs": level,
+                "thumbnail_blank": False,
+            }
+
+        srt_path = vtt_path = None
+        if options.write_subtitles and job.transcript is not None:
+            captions.write_subtitle_files(cues, work / f"{stem}.srt", work / f"{stem}.vtt")
+            srt_path, vtt_path = job.out_dir / f"{stem}.srt", job.out_dir / f"{stem}.vtt"
+            os.replace(work / f"{stem}.srt", srt_path)
+            os.replace(work / f"{stem}.vtt", vtt_path)
+        thumbnail_path = None
+        if thumb_meta:
+            thumbnail_path = job.out_dir / f"{stem}.jpg"
+            os.replace(work / "thumb.jpg", thumbnail_path)
+        os.replace(partial, video_path)
+    except OSError as exc:
+        raise RenderError(f"{what}: {exc}", transient=is_transient_oserror(exc)) from None
+    except av.error.FFmpegError as exc:
+        raise RenderError(f"{what}: cannot read the rendered clip: {exc}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    metadata: dict[str, Any] = {
+        "format": options.format,
+        "framing": layout.framing,
+        "picture": "audiogram",
+        "audiogram_reason": job.reason,
+        **probed,
+        "file_size": video_path.stat().st_size,
+        "planned_duration": round(duration, 3),
+        "video_codec": "h264",
+        "encoder": "libx264",
+        "crf": options.crf,
+        "preset": options.preset,
+        "pix_fmt": "yuv420p",
+        "audio_codec": "aac",
+        "audio_bitrate": options.audio_bitrate,
+        "audio": "source",
+        "captions_burned": burned,
+        "caption_cues": len(cues),
+        "render_seconds": round(time.perf_counter() - began, 3),
+        "encode_seconds": round(encode_seconds, 3),
+        **thumb_meta,
+    }
+    return RenderedClip(
+        plan=plan,
+        video_path=str(video_path),
+        thumbnail_path=str(thumbnail_path) if thumbnail_path else None,
+        srt_path=str(srt_path) if srt_path else None,
+        vtt_path=str(vtt_path) if vtt_path else None,
+        metadata=metadata,
+    )
