@@ -41,7 +41,6 @@ from highlights.render.fonts import CAPTION_FONT_FAMILY
 from highlights.render.framing import PixelRect, even
 from highlights.render.options import RenderOptions
 from highlights.render.source import SourceAudio
-from highlights.render.thumbnail import CANDIDATE_FRACTIONS
 from highlights.types import ClipPlan, RenderedClip, Transcript
 
 # Colours as ffmpeg's 0xRRGGBB. A dark card: white text and captions stay legible and
@@ -272,44 +271,33 @@ def encode_command(
     return args
 
 
-def loudest_moment(clip_path: Path, duration: float) -> tuple[float, float]:
-    """The thumbnail time (seconds into the clip) where the sound is loudest, and its
-    level in dBFS: the waveform then shows a voice rather than a flat line.
+def loudest_moment(clip_path: Path, duration: float, fps: int) -> tuple[float, float]:
+    """The thumbnail time (seconds into the clip) where the voice is loudest, and its
+    level in dBFS: the waveform then shows speech rather than a flat line.
 
-    Candidates are the same fractions of the clip as for a video thumbnail; each gets
-    the mean power of the quarter second around it, read from the clip's own AAC track.
+    The clip's own AAC track is cut into frame-long windows; a window scores the
+    quietest of itself and its two neighbours, so the frame ffmpeg draws there (which
+    may show the samples just before or after) is loud too. The clip's first and last
+    tenth are left out, as for video thumbnails, where fades and half words sit.
     """
-    times = sorted(
-        {
-            round(min(max(0.1, duration * f), max(0.1, duration - 0.2)), 3)
-            for f in CANDIDATE_FRACTIONS
-        }
-    )
-    power = dict.fromkeys(times, 0.0)
-    count = dict.fromkeys(times, 0)
+    rate = 8000  # plenty for a level; resampling makes every source look the same
+    hop = rate // fps
+    chunks: list[np.ndarray] = []
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
     with av.open(str(clip_path)) as container:
-        stream = container.streams.audio[0]
-        for frame in container.decode(stream):
-            if frame.time is None:
-                continue
-            mid = frame.time + frame.samples / (2 * (frame.sample_rate or AUDIO_RATE))
-            near = [t for t in times if abs(mid - t) <= 0.125]
-            if not near:
-                continue
-            data = frame.to_ndarray()
-            samples = data.astype(np.float64)
-            if np.issubdtype(data.dtype, np.integer):
-                samples /= np.iinfo(data.dtype).max
-            level = float(np.mean(samples**2)) if samples.size else 0.0
-            for t in near:
-                power[t] += level
-                count[t] += 1
-    means = {t: power[t] / count[t] for t in times if count[t]}
-    if not means:
+        for frame in container.decode(container.streams.audio[0]):
+            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+        chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    windows = samples[: samples.size // hop * hop].reshape(-1, hop).astype(np.float64)
+    power = (windows**2).mean(axis=1) if windows.size else np.zeros(0)
+    first, last = int(0.1 * duration * fps), int(0.9 * duration * fps)
+    if power.size < 3 or last <= first:
         return min(duration / 2, 0.5), -120.0
-    # Loudest first; on ties the earlier time, so the choice is deterministic.
-    t = max(means, key=lambda k: (means[k], -k))
-    return t, round(float(10 * np.log10(max(means[t], 1e-12))), 1)
+    padded = np.concatenate([[power[0]], power, [power[-1]]])
+    steady = np.minimum(np.minimum(padded[:-2], padded[1:-1]), padded[2:])
+    k = first + int(np.argmax(steady[first : min(last, power.size)]))
+    return round(k / fps, 3), round(float(10 * np.log10(max(power[k], 1e-12))), 1)
 
 
 def render_audiogram(job: AudiogramJob) -> RenderedClip:
@@ -365,7 +353,7 @@ def render_audiogram(job: AudiogramJob) -> RenderedClip:
         if options.write_thumbnail:
             # A frame of the same picture without burned captions, so thumbnails stay
             # clean like those of other clips, at the clip's loudest candidate moment.
-            moment, level = loudest_moment(partial, duration)
+            moment, level = loudest_moment(partial, duration, options.audiogram_fps)
             # showwaves fills its band only after its first frame: start a little
             # earlier and take the frame at the moment itself (output-side -ss).
             preroll = min(THUMBNAIL_PREROLL, start + moment)
