@@ -50,6 +50,9 @@ WAVE_COLOUR = "0x8FD3FF"
 # The same colours in libass's &HAABBGGRR order.
 TITLE_ASS = "&H00FFFFFF"
 LECTURE_ASS = "&H00FFD38F"  # the waveform's blue
+# The waveform: samples (columns) drawn per frame, and the band of the voice it shows.
+WAVE_COLUMNS = 320
+WAVE_LOWPASS_HZ = 400
 THUMBNAIL_PREROLL = 0.5  # seconds of sound fed to the waveform before the thumbnail frame
 
 
@@ -173,20 +176,25 @@ def write_card_ass(card: AudiogramCard, layout: AudiogramLayout, path: Path) -> 
 def picture_graph(layout: AudiogramLayout, fps: int, seconds: float) -> str:
     """The filter graph from `[0:a]` to the card with its moving waveform, `[base]`.
 
-    The sound is mixed to mono for the waveform only (a 5.1 source would otherwise draw
-    six lines over each other). `scale=cbrt` lifts speech at -20 dBFS to about half the
-    band while hiss at -60 dBFS stays near the centre line (the log scale would draw hiss
-    at a third of the band, linear leaves quiet speech a thin line); `draw=full` paints
-    every sample at full colour instead of fading the dense columns. showwaves draws on a transparent background, so
-    only the wave itself covers the card.
+    showwaves draws each output frame from the samples of that frame's own 1/fps
+    seconds, one column per sample. So the sound (mixed to mono: a 5.1 source would
+    draw six lines over each other) is resampled to exactly WAVE_COLUMNS samples a frame
+    and low-passed to the voice's fundamental and first harmonics, drawn that narrow and
+    stretched to the band. The wave is then a few smooth swells a frame rather than
+    hundreds of one-pixel spikes: it reads as a voice, and x264 needs about a third of
+    the bits and time a full-rate waveform costs (measured by bench/audiogram.py).
+    `scale=cbrt` lifts speech at -20 dBFS to about half the band while hiss at -60 dBFS
+    stays near the centre line; `draw=full` paints every sample in full colour.
+    showwaves draws on a transparent background: only the wave covers the card.
     """
     w = layout.wave
+    rate = WAVE_COLUMNS * fps
     return (
         f"color=c={BACKGROUND}:s={layout.width}x{layout.height}:r={fps}:d={seconds:.3f},"
         "format=yuv420p,ass=filename=card.ass:fontsdir=fonts[card];"
-        "[0:a]aformat=channel_layouts=mono,"
-        f"showwaves=s={w.width}x{w.height}:mode=cline:rate={fps}:scale=cbrt:draw=full:"
-        f"colors={WAVE_COLOUR}[wave];"
+        f"[0:a]aformat=channel_layouts=mono,aresample={rate},lowpass=f={WAVE_LOWPASS_HZ},"
+        f"showwaves=s={WAVE_COLUMNS}x{w.height}:n=1:mode=cline:rate={fps}:scale=cbrt:"
+        f"draw=full:colors={WAVE_COLOUR},scale={w.width}:{w.height}:flags=bilinear[wave];"
         f"[card][wave]overlay={w.x}:{w.y}:format=auto:shortest=1,format=yuv420p[base]"
     )
 
