@@ -68,6 +68,24 @@ def _blank_rule(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return (std <= UNIFORM_STD) | ((mean <= DARK_MEAN) & (std <= DARK_STD))
 
 
+# Share of samples that must be blank for a video to count as blank throughout: a
+# recording that shows nothing but a title flash or a stray frame still has nothing to
+# cut a clip picture from.
+BLANK_THROUGHOUT_SHARE = 0.98
+
+
+def blank_share(luma_mean: np.ndarray, luma_std: np.ndarray) -> float:
+    """Share of samples whose whole frame is blank (the same rule as `blank_mask`).
+
+    The whole frame is judged, camera included: a talking head next to a black screen
+    share still has a picture worth showing, a black screen recording has none.
+    """
+    mean, std = np.asarray(luma_mean), np.asarray(luma_std)
+    if mean.size == 0:
+        return 0.0
+    return float(_blank_rule(mean, std).mean())
+
+
 def blank_stretches(
     times: np.ndarray, blank: np.ndarray, duration: float, min_duration: float
 ) -> list[tuple[float, float]]:

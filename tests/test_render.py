@@ -448,8 +448,12 @@ def test_bad_inputs_raise_permanent_render_errors(source, tmp_path):
         render_clips(source, [plan], None, None, RenderOptions(preset="warp"), tmp_path)
     audio_only = Path("/work/shared/media/aac.m4a")
     if audio_only.exists():
+        # Audio-only sources become audiograms (tests/test_audiogram.py), unless the
+        # caller insists on cutting video.
         with pytest.raises(RenderError, match="no video stream"):
-            render_clips(audio_only, [plan], None, None, RenderOptions(), tmp_path)
+            render_clips(
+                audio_only, [plan], None, None, RenderOptions(), tmp_path, picture="video"
+            )
     # A truncated file: ffmpeg or PyAV fails on it; the error is not retryable.
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(source.read_bytes()[:3000])

@@ -4,6 +4,10 @@ Clips are independent ffmpeg processes, so they run in a thread pool, one clip p
 core; each ffmpeg gets its share of the cores as encoder and filter threads. x264
 scales well below one thread per core, so several one-thread encodes beat one
 many-thread encode at a time on the same cores.
+
+A source without a picture to show (no video stream, or a video the caller found blank
+throughout) gets audiograms instead: the same files, with a generated picture
+(highlights.render.audiogram).
 """
 
 from __future__ import annotations
@@ -13,18 +17,35 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Literal
 
+from highlights.render.audiogram import (
+    AudiogramCard,
+    AudiogramJob,
+    lecture_name,
+    render_audiogram,
+)
 from highlights.render.clip import ClipJob, clip_span, render_clip
 from highlights.render.errors import RenderError
 from highlights.render.framing import original_composition
 from highlights.render.options import RenderOptions
-from highlights.render.source import SourceVideo, probe_source
+from highlights.render.source import (
+    SourceAudio,
+    SourceVideo,
+    has_video_stream,
+    probe_audio_source,
+    probe_source,
+)
 from highlights.render.vertical import inset_color, locate_face, vertical_composition
 from highlights.types import ClipPlan, LayoutResult, Region, RenderedClip, Transcript
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (clips done, clips in total)
+# "auto": audiograms when the source has no video stream, cut video otherwise;
+# "audiogram": the caller knows the picture is useless (blank throughout).
+Picture = Literal["auto", "video", "audiogram"]
+NO_VIDEO_REASON = "no video stream"
 
 
 def render_clips(
@@ -35,8 +56,15 @@ def render_clips(
     options: RenderOptions | None = None,
     out_dir: str | Path = ".",
     progress: ProgressCallback | None = None,
+    *,
+    picture: Picture = "auto",
+    picture_reason: str = "",
+    lecture: str = "",
 ) -> list[RenderedClip]:
     """Render every plan to `out_dir/clip_NN.{mp4,jpg,srt,vtt}`; results in rank order.
+
+    Audiogram clips (see `picture`) show `lecture` (default: from the file name) and
+    each plan's title on their card, and `picture_reason` in their metadata.
 
     `progress(done, total)` is called after each finished clip. On the first failure
     the clips not started yet are cancelled; once the running ones finish, the
@@ -46,7 +74,13 @@ def render_clips(
     options = options or RenderOptions()
     options.validate()
     out_dir = Path(out_dir)
-    source = probe_source(source_path)
+    if picture == "auto":
+        picture = "video" if has_video_stream(source_path) else "audiogram"
+        picture_reason = picture_reason or ("" if picture == "video" else NO_VIDEO_REASON)
+    source: SourceVideo | SourceAudio = (
+        probe_audio_source(source_path) if picture == "audiogram" else probe_source(source_path)
+    )
+    lecture = lecture or lecture_name(source.path.name)
     plans = sorted(plans, key=lambda p: p.rank)
     if len({p.rank for p in plans}) != len(plans):
         raise RenderError("clip plans have duplicate ranks; output names would collide")
@@ -62,6 +96,7 @@ def render_clips(
     threads = 0 if workers == 1 else max(1, cores // workers)
 
     def job_for(plan: ClipPlan) -> ClipJob:
+        assert isinstance(source, SourceVideo)
         if options.format == "vertical":
             face = locate_face(source, layout, [plan.start + plan.duration / 2, plan.start + 1.0])
             color = inset_color(source, layout, plan.start + plan.duration / 2)
@@ -75,6 +110,16 @@ def render_clips(
             composition = original_composition(source, screen, options)
         return ClipJob(plan, source, composition, transcript, options, out_dir, threads)
 
+    def render_one(plan: ClipPlan) -> RenderedClip:
+        if isinstance(source, SourceAudio):
+            card = AudiogramCard(plan.title or plan.topic, lecture)
+            return render_audiogram(
+                AudiogramJob(
+                    plan, source, card, transcript, options, out_dir, threads, picture_reason
+                )
+            )
+        return render_clip(job_for(plan))
+
     results: dict[int, RenderedClip] = {}
     errors: dict[int, RenderError] = {}
     # Clips are handed to the pool one at a time as workers free up (rather than all
@@ -86,7 +131,7 @@ def render_clips(
         while waiting or running:
             while waiting and len(running) < workers and not errors:
                 plan = waiting.pop(0)
-                running[pool.submit(lambda p=plan: render_clip(job_for(p)))] = plan
+                running[pool.submit(lambda p=plan: render_one(p))] = plan
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -105,4 +150,4 @@ def render_clips(
     return [results[p.rank] for p in plans]
 
 
-__all__ = ["ProgressCallback", "SourceVideo", "render_clips"]
+__all__ = ["Picture", "ProgressCallback", "SourceVideo", "render_clips"]

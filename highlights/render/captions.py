@@ -36,7 +36,7 @@ def write_subtitle_files(cues: Sequence[CueLike], srt_path: Path, vtt_path: Path
     write_vtt(list(cues), vtt_path)
 
 
-def _ass_time(seconds: float) -> str:
+def ass_time(seconds: float) -> str:
     centis = max(0, int(round(seconds * 100)))
     h, rest = divmod(centis, 360000)
     m, rest = divmod(rest, 6000)
@@ -44,7 +44,7 @@ def _ass_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}.{cs:02d}"
 
 
-def _ass_text(text: str) -> str:
+def ass_text(text: str) -> str:
     # Braces start override blocks and a backslash starts a tag in ASS; neither may
     # reach libass from a transcript.
     cleaned = text.replace("\\", "\u29f5").replace("{", "(").replace("}", ")")
@@ -86,7 +86,7 @@ def write_ass(cues: Sequence[CueLike], path: Path, width: int, height: int) -> N
         if cue.end <= cue.start or not cue.text.strip():
             continue
         lines.append(
-            f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Caption,,0,0,0,,"
-            f"{_ass_text(cue.text)}"
+            f"Dialogue: 0,{ass_time(cue.start)},{ass_time(cue.end)},Caption,,0,0,0,,"
+            f"{ass_text(cue.text)}"
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

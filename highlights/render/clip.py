@@ -34,7 +34,7 @@ from highlights.render.errors import (
 from highlights.render.fonts import caption_font_dir
 from highlights.render.framing import Composition
 from highlights.render.options import RenderOptions
-from highlights.render.source import SourceVideo
+from highlights.render.source import SourceAudio, SourceVideo
 from highlights.render.thumbnail import choose_thumbnail_time
 from highlights.types import ClipPlan, RenderedClip, Transcript
 
@@ -55,7 +55,7 @@ class ClipJob:
     threads: int  # decoder, filter and encoder threads for this clip's ffmpeg; 0: ffmpeg decides
 
 
-def clip_span(plan: ClipPlan, source: SourceVideo) -> tuple[float, float]:
+def clip_span(plan: ClipPlan, source: SourceVideo | SourceAudio) -> tuple[float, float]:
     """The plan's span, checked against the source; the end is clamped to the source."""
     if plan.start < 0 or plan.end <= plan.start:
         raise RenderError(
@@ -75,7 +75,7 @@ def clip_span(plan: ClipPlan, source: SourceVideo) -> tuple[float, float]:
     return plan.start, end
 
 
-def _threads(option: str, threads: int) -> list[str]:
+def thread_args(option: str, threads: int) -> list[str]:
     return [option, str(threads)] if threads > 0 else []
 
 
@@ -97,7 +97,7 @@ def encode_command(
         "-y",
         "-loglevel",
         "warning",
-        *_threads("-threads", threads),
+        *thread_args("-threads", threads),
         "-ss",
         f"{start:.3f}",
         "-i",
@@ -108,7 +108,7 @@ def encode_command(
     args += [
         "-filter_complex",
         graph,
-        *_threads("-filter_complex_threads", threads),
+        *thread_args("-filter_complex_threads", threads),
         "-map",
         f"[{out_label}]",
         "-map",
@@ -125,7 +125,7 @@ def encode_command(
         "yuv420p",
         "-g",
         str(gop),
-        *_threads("-threads", threads),
+        *thread_args("-threads", threads),
         "-c:a",
         "aac",
         "-b:a",
@@ -218,7 +218,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
             write_ass(
                 cues, work / "captions.ass", job.composition.width, job.composition.height
             )
-            _link_fonts(work / "fonts")
+            link_fonts(work / "fonts")
             graph += ";[base]ass=filename=captions.ass:fontsdir=fonts[v]"
             out_label = "v"
 
@@ -247,7 +247,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
                     "-y",
                     "-loglevel",
                     "error",
-                    *_threads("-threads", job.threads),
+                    *thread_args("-threads", job.threads),
                     "-ss",
                     f"{start + choice.time:.3f}",
                     "-i",
@@ -309,7 +309,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
     )
 
 
-def _link_fonts(target: Path) -> None:
+def link_fonts(target: Path) -> None:
     fonts = caption_font_dir()
     try:
         target.symlink_to(fonts, target_is_directory=True)

@@ -39,6 +39,13 @@ class RenderOptions:
     max_height: int = 1080  # `original` clips of taller sources are scaled down to this
     vertical_width: int = 1080
     vertical_height: int = 1920
+    # Audiograms (clips of a recording without a usable picture) in the `original`
+    # format: a 16:9 frame, since there is no source frame to copy the shape of.
+    audiogram_width: int = 1280
+    audiogram_height: int = 720
+    # The generated picture only carries a waveform: 25 fps moves smoothly with the
+    # voice and costs x264 little, since the rest of the card never changes.
+    audiogram_fps: int = 25
     # A keyframe every 2 s keeps players' seeking (and our thumbnail search) fast.
     keyframe_seconds: float = 2.0
     max_workers: int | None = None  # clips rendered at once; None: one per core
@@ -63,6 +70,12 @@ class RenderOptions:
             problems.append("output sizes must be at least 16 pixels")
         if self.vertical_width % 2 or self.vertical_height % 2:
             problems.append("vertical size must be even (yuv420p)")
+        if self.audiogram_width < 16 or self.audiogram_height < 16:
+            problems.append("audiogram size must be at least 16 pixels")
+        if self.audiogram_width % 2 or self.audiogram_height % 2:
+            problems.append("audiogram size must be even (yuv420p)")
+        if not 1 <= self.audiogram_fps <= 60:
+            problems.append(f"audiogram fps {self.audiogram_fps} is outside 1-60")
         if self.max_workers is not None and self.max_workers < 1:
             problems.append("max_workers must be at least 1")
         if problems:
