@@ -43,9 +43,11 @@ class RenderOptions:
     # format: a 16:9 frame, since there is no source frame to copy the shape of.
     audiogram_width: int = 1280
     audiogram_height: int = 720
-    # The generated picture only carries a waveform: 25 fps moves smoothly with the
-    # voice and costs x264 little, since the rest of the card never changes.
-    audiogram_fps: int = 25
+    # The generated picture only carries a waveform, and x264's cost follows the frames
+    # the wave changes: a 30 s vertical audiogram took 25 CPU-s at 25 fps and 16 at 15
+    # fps (veryfast, one thread; a vertical clip of video took 18), and a level display
+    # still follows syllables at 15 frames a second.
+    audiogram_fps: int = 15
     # A keyframe every 2 s keeps players' seeking (and our thumbnail search) fast.
     keyframe_seconds: float = 2.0
     max_workers: int | None = None  # clips rendered at once; None: one per core
