@@ -577,6 +577,10 @@ def _trim_silence(
     return start, max(start, end)
 
 
+# Silence inside a word beyond which the recogniser stretched the word into a pause.
+STRETCHED_SECONDS = 0.25
+
+
 def voice_edges(
     first: tuple[float, float], last: tuple[float, float], pauses: Sequence[tuple[float, float]]
 ) -> tuple[float, float]:
@@ -587,14 +591,19 @@ def voice_edges(
     """
     start, end = first[0], last[1]
 
-    def covered(word: tuple[float, float], pause: tuple[float, float]) -> float:
-        length = max(word[1] - word[0], 1e-6)
-        return (min(word[1], pause[1]) - max(word[0], pause[0])) / length
+    def inside(word: tuple[float, float], pause: tuple[float, float]) -> float:
+        return max(0.0, min(word[1], pause[1]) - max(word[0], pause[0]))
+
+    def stretched(word: tuple[float, float], pause: tuple[float, float]) -> bool:
+        # Most of the word lies in the pause, or a quarter second of it does: more than
+        # a soft onset or a trailing consonant ever spends below the pause threshold.
+        seconds = inside(word, pause)
+        return seconds >= 0.5 * max(word[1] - word[0], 1e-6) or seconds >= STRETCHED_SECONDS
 
     for pause in pauses:
-        if pause[1] < end and pause[1] > start and covered(first, pause) >= 0.5:
+        if pause[1] < end and pause[1] > start and stretched(first, pause):
             start = max(start, pause[1])
-        if pause[0] > start and pause[0] < end and covered(last, pause) >= 0.5:
+        if pause[0] > start and pause[0] < end and stretched(last, pause):
             end = min(end, pause[0])
     return start, end
 
