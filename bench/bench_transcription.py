@@ -89,11 +89,13 @@ def _wer(reference: str, hypothesis: str) -> float:
 
 def measure_local(wav: Path, reference: str | None, config: dict) -> dict:
     """Transcribe once with `config`; the figures as a dict (model load not counted)."""
-    local.BATCHED_VAD = {
-        "min_silence_duration_ms": config.get("vad_silence_ms", 160),
-        "speech_pad_ms": config.get("vad_pad_ms", 400),
-    }
-    local.BATCHED_SEGMENT_TIMESTAMPS = config.get("segment_timestamps", False)
+    if "vad_silence_ms" in config:  # else the transcriber's own choice
+        local.BATCHED_VAD = {
+            "min_silence_duration_ms": config["vad_silence_ms"],
+            "speech_pad_ms": config["vad_pad_ms"],
+        }
+    if "segment_timestamps" in config:
+        local.BATCHED_SEGMENT_TIMESTAMPS = config["segment_timestamps"]
     folder, source = resolve_model("base")
     started = time.monotonic()
     load_model(folder, config["threads"])
@@ -120,6 +122,7 @@ def measure_local(wav: Path, reference: str | None, config: dict) -> dict:
         "segments": len(transcript.segments),
         "words": len(transcript.words),
         "wer": None if reference is None else round(_wer(reference, hypothesis), 4),
+        "hypothesis": hypothesis,
         "load_average": os.getloadavg()[0],
     }  # fmt: skip
 
@@ -151,8 +154,12 @@ COMPARE_CONFIGS: list[dict] = [
         for beam in (5, 1)
         for b in (4, 8, 16)
     ],
-    {"label": "batch 8, beam 5, VAD 500 ms / pad 200 ms", "batch": 8, "beam": 5,
-     "vad_silence_ms": 500, "vad_pad_ms": 200},
+    # VAD: a pause this long ends a speech piece / padding around each piece
+    *[
+        {"label": f"batch 4, beam 5, VAD {ms} ms / pad {pad} ms", "batch": 4, "beam": 5,
+         "vad_silence_ms": ms, "vad_pad_ms": pad}
+        for ms, pad in ((160, 400), (250, 200), (500, 200), (500, 400), (1000, 200))
+    ],
     {"label": "batch 8, beam 5, timestamp tokens", "batch": 8, "beam": 5,
      "segment_timestamps": True},
 ]  # fmt: skip
