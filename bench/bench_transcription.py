@@ -228,7 +228,7 @@ def compare(args: argparse.Namespace, tmp: Path) -> None:
           f"{'WER':>6} {'peak MB':>7} {'segs':>5} {'load':>5}")  # fmt: skip
     rows = []
     for config in COMPARE_CONFIGS:
-        if args.only and not any(part in config["label"] for part in args.only):
+        if args.only and not _selected(config["label"], args.only):
             continue
         r = _measure_in_child(wav, ref_file, {**config, "threads": args.threads})
         rows.append(r)
@@ -242,6 +242,12 @@ def compare(args: argparse.Namespace, tmp: Path) -> None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps({"material": name, "words": words,
                                              "duration": duration, "rows": rows}, indent=1))
+
+
+def _selected(label: str, only: list[str]) -> bool:
+    """A label given whole selects only itself; a part of one selects every label with it."""
+    labels = {c["label"] for c in COMPARE_CONFIGS}
+    return any(label == part if part in labels else part in label for part in only)
 
 
 def _wav_seconds(wav: Path) -> float:

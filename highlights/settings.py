@@ -176,9 +176,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # with an 8k context, and a failed request costs little.
         llm_window_seconds=_number(env, "HIGHLIGHTS_LLM_WINDOW_SECONDS", 15 * 60.0, minimum=60.0),
         whisper_model=env.get("HIGHLIGHTS_WHISPER_MODEL", "") or "base",
-        # 8: twice the sequential speed on dense speech at the same word error rate; 16
-        # gains nothing more on 2 cores (docs/benchmarks.md, "Batched transcription").
-        whisper_batch_size=int(_number(env, "HIGHLIGHTS_WHISPER_BATCH_SIZE", 8, integer=True)),
+        # 4: a third less CPU time than the sequential decoder on dense speech; larger
+        # batches cost the same CPU and more memory (docs/benchmarks.md, "Batched
+        # transcription"). Keep in step with transcription.local.DEFAULT_BATCH_SIZE.
+        whisper_batch_size=int(_number(env, "HIGHLIGHTS_WHISPER_BATCH_SIZE", 4, integer=True)),
         work_dir=work_dir.expanduser().resolve(),
         max_upload_bytes=int(_number(env, "HIGHLIGHTS_MAX_UPLOAD_BYTES", 20 * 1024**3, integer=True, minimum=1)),
         max_duration_seconds=_number(env, "HIGHLIGHTS_MAX_DURATION_SECONDS", 6 * 3600.0, minimum=1.0),

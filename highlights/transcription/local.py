@@ -38,12 +38,16 @@ from highlights.types import Transcript, Word
 
 log = logging.getLogger(__name__)
 
-# Chosen with bench/bench_transcription.py on 10 minutes of dense speech (docs/benchmarks.md).
-DEFAULT_BATCH_SIZE = 8
+# Chosen with bench/bench_transcription.py on 10 minutes of dense speech (docs/benchmarks.md):
+# batches of 4, 8 and 16 cost the same CPU time on 2 cores, but peak memory grows with
+# the batch (0.87, 1.18, 1.88 GB), so the smallest one.
+DEFAULT_BATCH_SIZE = 4
 SAMPLE_RATE = 16000
 
-# The pipeline's VAD pieces: its own default (160 ms pauses end a piece, 400 ms padding).
-BATCHED_VAD: dict[str, int] = {"min_silence_duration_ms": 160, "speech_pad_ms": 400}
+# How VAD cuts a window into pieces: a 500 ms pause ends a piece, 200 ms of padding each
+# side, as the sequential decoder uses it. The pipeline's own default (160 ms / 400 ms)
+# cut more pieces mid-phrase: 12.3% WER against 11.4% on the dense material.
+BATCHED_VAD: dict[str, int] = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
 # Off, as in faster-whisper's default: with Whisper's timestamp tokens the batched
 # decoder lost the last sentence of some pieces (WER 23% vs 8% on screen.mp4). A piece
 # then comes back as one segment, which is cut into sentences afterwards.
