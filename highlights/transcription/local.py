@@ -155,8 +155,12 @@ class LocalWhisperTranscriber:
             language = language or details.language
             for seg in segments:  # a generator: decoding happens while we iterate
                 pieces = split_at_sentences(raw_segment(seg)) if self.batched else [raw_segment(seg)]
-                raw.extend(shift(p, window.start, window.start, window.end) for p in pieces)
-                reporter.seconds_done(window.start + seg.end)
+                for piece in pieces:
+                    raw.append(shift(piece, window.start, window.start, window.end))
+                    # Batched, segments come a batch at a time (batch_size pieces of up
+                    # to 30 s), so progress moves in steps of that size; reported per
+                    # segment all the same, so the share names what is in hand.
+                    reporter.seconds_done(window.start + piece.end)
             reporter.seconds_done(window.end)
         kept, dropped = finalize(raw, pauses.long_pauses)
         elapsed = time.monotonic() - started
