@@ -176,7 +176,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # with an 8k context, and a failed request costs little.
         llm_window_seconds=_number(env, "HIGHLIGHTS_LLM_WINDOW_SECONDS", 15 * 60.0, minimum=60.0),
         whisper_model=env.get("HIGHLIGHTS_WHISPER_MODEL", "") or "base",
-        # 4: a third less CPU time than the sequential decoder on dense speech; larger
+        # 4: 35-40% less CPU time than the sequential decoder on dense speech; larger
         # batches cost the same CPU and more memory (docs/benchmarks.md, "Batched
         # transcription"). Keep in step with transcription.local.DEFAULT_BATCH_SIZE.
         whisper_batch_size=int(_number(env, "HIGHLIGHTS_WHISPER_BATCH_SIZE", 4, integer=True)),

@@ -15,7 +15,7 @@ import pytest
 
 from highlights.audio import extract_audio
 from highlights.settings import SettingsError, load_settings
-from highlights.transcription import get_transcriber
+from highlights.transcription import TranscriptionError, get_transcriber
 from highlights.transcription.local import DEFAULT_BATCH_SIZE, LocalWhisperTranscriber
 from highlights.transcription.segments import RawSegment, split_at_sentences
 from highlights.types import Word
@@ -158,7 +158,8 @@ def test_sentences_are_cut_where_one_ends_and_the_next_begins():
     ]
 
 
-def test_a_negative_batch_size_is_refused():
-    with pytest.raises(ValueError, match="batch_size"):
+def test_a_negative_batch_size_is_a_permanent_error():
+    with pytest.raises(TranscriptionError, match="HIGHLIGHTS_WHISPER_BATCH_SIZE") as caught:
         LocalWhisperTranscriber(batch_size=-1)
+    assert not caught.value.transient
 

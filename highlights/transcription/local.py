@@ -8,8 +8,9 @@ Inside a window the decoder is either faster-whisper's `BatchedInferencePipeline
 (`batch_size` >= 2, the default: VAD cuts the window into speech pieces of at most 30 s
 and `batch_size` of them are decoded together) or the sequential decoder (`batch_size`
 0 or 1: one 30 s window after the other, each prompted with the text before it).
-Batching halves the time on dense speech at the same word error rate
-(docs/benchmarks.md, "Batched transcription").
+On 10 minutes of dense speech batches of 4 took 35-40% less CPU time than the sequential
+decoder, for a word error rate 0.3 points higher (docs/benchmarks.md, "Batched
+transcription").
 """
 
 from __future__ import annotations
@@ -40,17 +41,17 @@ log = logging.getLogger(__name__)
 
 # Chosen with bench/bench_transcription.py on 10 minutes of dense speech (docs/benchmarks.md):
 # batches of 4, 8 and 16 cost the same CPU time on 2 cores, but peak memory grows with
-# the batch (0.87, 1.18, 1.88 GB), so the smallest one.
+# the batch (0.84-0.90, 1.18, 1.88 GB), so the smallest one.
 DEFAULT_BATCH_SIZE = 4
-SAMPLE_RATE = 16000
 
 # How VAD cuts a window into pieces: a 500 ms pause ends a piece, 200 ms of padding each
 # side, as the sequential decoder uses it. The pipeline's own default (160 ms / 400 ms)
-# cut more pieces mid-phrase: 12.3% WER against 11.4% on the dense material.
+# gave 12.3% WER against 11.4% on the dense material, at the same CPU time.
 BATCHED_VAD: dict[str, int] = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
 # Off, as in faster-whisper's default: with Whisper's timestamp tokens the batched
-# decoder lost the last sentence of some pieces (WER 23% vs 8% on screen.mp4). A piece
-# then comes back as one segment, which is cut into sentences afterwards.
+# decoder lost the last sentence of some pieces (WER 23% vs 8% on screen.mp4, 16.6% vs
+# 12.3% on dense speech). A piece then comes back as one segment, which is cut into
+# sentences afterwards.
 BATCHED_SEGMENT_TIMESTAMPS = False
 
 # (window samples, language or None) -> (segments, as they are decoded; TranscriptionInfo)
@@ -103,12 +104,16 @@ class LocalWhisperTranscriber:
         self.window_seconds = window_seconds
         self.language = language
         if batch_size < 0:
-            raise ValueError("batch_size must be 0 (sequential) or more")
+            raise TranscriptionError(
+                f"batch size {batch_size} (HIGHLIGHTS_WHISPER_BATCH_SIZE): use 0 or 1 for the "
+                "sequential decoder, or the number of speech pieces to decode together",
+                transient=False,
+            )
         self.batch_size = batch_size
 
     @property
     def batched(self) -> bool:
-        """A batch of one is the sequential decoder: same work, none of its prompting."""
+        """0 and 1 mean the sequential decoder: a batch of one would only lose its prompting."""
         return self.batch_size >= 2
 
     @classmethod
