@@ -44,6 +44,8 @@ class Settings:
     llm_api_key: str | None  # local servers need none
     llm_window_seconds: float  # transcript per request; small local models do better short
     whisper_model: str  # a path to a CTranslate2 model folder, or a model size name
+    # Speech pieces the local transcriber decodes together; 0 or 1 = the sequential decoder.
+    whisper_batch_size: int
     work_dir: Path
     max_upload_bytes: int
     max_duration_seconds: float
@@ -174,6 +176,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # with an 8k context, and a failed request costs little.
         llm_window_seconds=_number(env, "HIGHLIGHTS_LLM_WINDOW_SECONDS", 15 * 60.0, minimum=60.0),
         whisper_model=env.get("HIGHLIGHTS_WHISPER_MODEL", "") or "base",
+        # 4: 35-40% less CPU time than the sequential decoder on dense speech; larger
+        # batches cost the same CPU and more memory (docs/benchmarks.md, "Batched
+        # transcription"). Keep in step with transcription.local.DEFAULT_BATCH_SIZE.
+        whisper_batch_size=int(_number(env, "HIGHLIGHTS_WHISPER_BATCH_SIZE", 4, integer=True)),
         work_dir=work_dir.expanduser().resolve(),
         max_upload_bytes=int(_number(env, "HIGHLIGHTS_MAX_UPLOAD_BYTES", 20 * 1024**3, integer=True, minimum=1)),
         max_duration_seconds=_number(env, "HIGHLIGHTS_MAX_DURATION_SECONDS", 6 * 3600.0, minimum=1.0),

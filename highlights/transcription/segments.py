@@ -161,6 +161,41 @@ def split_at_gaps(segment: RawSegment, gap: float = SPLIT_GAP_SECONDS) -> list[R
     return parts
 
 
+_SENTENCE_END = (".", "?", "!")
+
+
+def split_at_sentences(segment: RawSegment) -> list[RawSegment]:
+    """The segment cut after each word that ends a sentence (the next one is capitalised).
+
+    faster-whisper's batched decoder returns a whole speech piece of up to 30 s as one
+    segment; cut into sentences, its segments are the size the sequential decoder gives,
+    so search hits, stored rows and subtitle cues stay phrase-sized. Scores stay the
+    piece's: the model gives no finer ones.
+    """
+    words = segment.words
+    cuts = [
+        i + 1
+        for i in range(len(words) - 1)
+        if words[i].text.strip().endswith(_SENTENCE_END) and words[i + 1].text.strip()[:1].isupper()
+    ]
+    if not cuts:
+        return [segment]
+    parts: list[RawSegment] = []
+    for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(words)], strict=True)):
+        group = words[a:b]
+        parts.append(
+            RawSegment(
+                start=segment.start if k == 0 else group[0].start,
+                end=segment.end if b == len(words) else group[-1].end,
+                text="".join(w.text for w in group).strip(),
+                avg_logprob=segment.avg_logprob,
+                no_speech_prob=segment.no_speech_prob,
+                words=list(group),
+            )
+        )
+    return parts
+
+
 def attach_words(segments: list[RawSegment], words: list[Word]) -> None:
     """Give each word to the segment its midpoint falls in (or the nearest one).
 
