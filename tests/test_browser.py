@@ -23,6 +23,9 @@ from tests.api_helpers import AUTH, REPO, TOKEN, api_environment, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LECTURE = REPO / "tests" / "fixtures" / "lectures" / "screen.mp4"
+# A seek waits for the browser to fetch the lecture around the new time; on two busy cores
+# (the suite runs pipelines beside this test) that has taken over 30 s.
+SEEK_TIMEOUT_MS = 90_000
 ARTIFACTS = Path(os.environ.get("HIGHLIGHTS_TEST_ARTIFACTS", REPO / "test-artifacts"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -168,6 +171,7 @@ def test_upload_watch_progress_play_a_clip_with_subtitles(server, page) -> None:
     page.wait_for_function(
         "(t) => Math.abs(document.getElementById('lecture-player').currentTime - t) < 1.0",
         arg=line["start_time"],
+        timeout=SEEK_TIMEOUT_MS,
     )
     page.fill("#transcript-filter", "")
 
@@ -185,6 +189,7 @@ def test_upload_watch_progress_play_a_clip_with_subtitles(server, page) -> None:
     page.wait_for_function(
         "(t) => Math.abs(document.getElementById('lecture-player').currentTime - t) < 1.0",
         arg=slide_hits[0]["start_time"],
+        timeout=SEEK_TIMEOUT_MS,
     )
     page.screenshot(path=str(ARTIFACTS / "slide-search.png"), full_page=False)
     page.fill("#transcript-filter", "")
