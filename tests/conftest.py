@@ -150,3 +150,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         for handler in list(logger.handlers):
             if type(handler).__name__ == "PrefectConsoleHandler":
                 logger.removeHandler(handler)
+
+
+@pytest.fixture
+def local_job_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The embedded defaults in this test's folder (SQLite file, local store, scratch),
+    with quick retries, set in the environment as a user of the CLI would."""
+    monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
+    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("HIGHLIGHTS_RETRY_DELAYS", "0.1")
+    return tmp_path

@@ -29,12 +29,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
-    monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
-    monkeypatch.setenv("HIGHLIGHTS_RETRY_DELAYS", "0.1")
-    return tmp_path
+def env(local_job_env: Path) -> Path:
+    return local_job_env
 
 
 def check_job(job_id: str, size: tuple[int, int], reason: str) -> list[Clip]:

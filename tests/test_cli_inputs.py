@@ -27,12 +27,8 @@ LECTURE = Path(__file__).parent / "fixtures" / "lectures" / "screen.mp4"
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
-    monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
-    monkeypatch.setenv("HIGHLIGHTS_RETRY_DELAYS", "0.1")
-    return tmp_path
+def cli_env(local_job_env: Path) -> Path:
+    return local_job_env
 
 
 def process(path: Path, *extra: str) -> tuple[int, dict[str, Any]]:

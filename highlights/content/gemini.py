@@ -29,11 +29,10 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from highlights.content.base import AnalysisError
-from highlights.content.llm_analysis import LLMAnalysis, ModelReply, Turn, fallback_provider
+from highlights.content.llm_analysis import ChatAnalyzer, ModelReply, Turn, fallback_provider
 from highlights.content.llm_answer import LectureAnswer
 from highlights.content.llm_prompt import SYSTEM_INSTRUCTION
 from highlights.content.local import LocalAnalyzer
-from highlights.types import ContentAnalysis, SilenceRegion, Slide, Transcript
 
 # google-genai 3.x sends with httpx2 by default and with httpx when asked to; a network
 # failure surfaces as either library's TransportError (timeouts and refused connections
@@ -50,7 +49,7 @@ RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
 FALLBACK_PROVIDER = fallback_provider("gemini")
 
 
-class GeminiAnalyzer:
+class GeminiAnalyzer(ChatAnalyzer):
     """Topic segments from Gemini, with validation, one re-ask, and a local fallback."""
 
     name = "gemini"
@@ -95,31 +94,6 @@ class GeminiAnalyzer:
                     http_status_codes=RETRY_STATUS_CODES,
                 ),
             ),
-        )
-
-    def analyze(
-        self,
-        transcript: Transcript,
-        *,
-        slide_changes: list[float],
-        silences: list[SilenceRegion],
-        duration: float,
-        slides: Sequence[Slide] = (),
-    ) -> ContentAnalysis:
-        procedure = LLMAnalysis(
-            chat=self._chat,
-            provider=self.name,
-            model=self.model,
-            window_seconds=self.window_seconds,
-            overlap_seconds=self.overlap_seconds,
-            fallback=self.fallback,
-        )
-        return procedure.analyze(
-            transcript,
-            slide_changes=slide_changes,
-            silences=silences,
-            duration=duration,
-            slides=slides,
         )
 
     def _chat(self, turns: Sequence[Turn]) -> ModelReply:

@@ -21,7 +21,8 @@ never triggers the local fallback).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -60,18 +61,26 @@ def fallback_provider(provider: str) -> str:
     return f"{LocalAnalyzer.name} (fallback from {provider})"
 
 
-@dataclass
-class LLMAnalysis:
-    """The procedure above, for one provider. ``read_text`` turns a reply's text into the
-    JSON that check_answer reads (identity for providers that enforce JSON output)."""
+class ChatAnalyzer(ABC):
+    """The procedure above, for one provider: a subclass says how to talk to its server
+    (`_chat`), how to read a reply's text into the JSON that check_answer reads
+    (`_read_text`, identity for providers that enforce JSON output), and what to add to
+    a finished analysis (`_annotate`)."""
 
-    chat: Chat
-    provider: str  # "gemini", "openai": goes into ContentAnalysis.provider and the notes
+    name: str  # "gemini", "openai": goes into ContentAnalysis.provider and the notes
     model: str
     window_seconds: float
     overlap_seconds: float
     fallback: LocalAnalyzer
-    read_text: Callable[[str | None], str | None] = lambda text: text
+
+    @abstractmethod
+    def _chat(self, turns: Sequence[Turn]) -> ModelReply: ...
+
+    def _read_text(self, text: str | None) -> str | None:
+        return text
+
+    def _annotate(self, analysis: ContentAnalysis) -> ContentAnalysis:
+        return analysis
 
     def analyze(
         self,
@@ -84,7 +93,7 @@ class LLMAnalysis:
     ) -> ContentAnalysis:
         segments = spoken_segments(transcript, duration)
         if not segments:
-            return empty_analysis(self.provider, self.model)
+            return empty_analysis(self.name, self.model)
         duration = duration if duration and duration > 0 else segments[-1].end
         line_starts = [s.start for s in segments]
         windows = plan_windows(line_starts, self.window_seconds, self.overlap_seconds)
@@ -112,15 +121,15 @@ class LLMAnalysis:
                     duration=duration,
                     slides=slides,
                 )
-                result.provider = fallback_provider(self.provider)
+                result.provider = fallback_provider(self.name)
                 result.notes = [
-                    f"{self.provider} ({self.model}) answered lines {window.first_line}-"
+                    f"{self.name} ({self.model}) answered lines {window.first_line}-"
                     f"{window.last_line} unusably twice ({outcome}); the local analyzer "
                     "produced these segments",
                     *notes,
                     *result.notes,
                 ]
-                return result
+                return self._annotate(result)
             checked, version, reasked = outcome
             model_version = model_version or version
             if reasked:
@@ -149,12 +158,12 @@ class LLMAnalysis:
             f"{len(topics)} topic segments from {len(segments)} transcript segments "
             f"in {len(windows)} request window(s)",
         )
-        return ContentAnalysis(
+        return self._annotate(ContentAnalysis(
             segments=topics,
-            provider=self.provider,
+            provider=self.name,
             model=model_version or self.model,
             notes=notes,
-        )
+        ))
 
     def _ask_window(
         self, prompt: str, window: Window, line_starts: Sequence[float]
@@ -164,10 +173,10 @@ class LLMAnalysis:
         turns = [Turn("user", prompt)]
         first_error = ""
         for attempt in (1, 2):
-            reply = self.chat(turns)
+            reply = self._chat(turns)
             try:
                 checked = check_answer(
-                    self.read_text(reply.text),
+                    self._read_text(reply.text),
                     window.first_line,
                     window.last_line,
                     list(line_starts),
@@ -179,7 +188,7 @@ class LLMAnalysis:
                     error += " (the answer was cut off at the server's output token limit)"
                 log.warning(
                     "%s answer %d for lines %d-%d unusable: %s",
-                    self.provider,
+                    self.name,
                     attempt,
                     window.first_line,
                     window.last_line,

@@ -35,14 +35,14 @@ from typing import Any, Literal
 import openai
 
 from highlights.content.base import AnalysisError
-from highlights.content.llm_analysis import LLMAnalysis, ModelReply, Turn, fallback_provider
+from highlights.content.llm_analysis import ChatAnalyzer, ModelReply, Turn, fallback_provider
 from highlights.content.llm_answer import LectureAnswer
 from highlights.content.llm_json import answer_json
 from highlights.content.llm_prompt import SYSTEM_INSTRUCTION, answer_shape
 from highlights.content.local import LocalAnalyzer
 from highlights.openai_http import error_code, retry_after_seconds, server_message
 from highlights.settings import Settings, llm_settings_problem
-from highlights.types import ContentAnalysis, SilenceRegion, Slide, Transcript
+from highlights.types import ContentAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class RetryPolicy:
     max_total_seconds: float = 600.0
 
 
-class OpenAIChatAnalyzer:
+class OpenAIChatAnalyzer(ChatAnalyzer):
     """Topic segments from an OpenAI-compatible chat server, validated like Gemini's."""
 
     name = "openai"
@@ -131,37 +131,16 @@ class OpenAIChatAnalyzer:
         """The structured-output mode requests use now (steps down when refused)."""
         return RESPONSE_MODES[self._mode]
 
-    def analyze(
-        self,
-        transcript: Transcript,
-        *,
-        slide_changes: list[float],
-        silences: list[SilenceRegion],
-        duration: float,
-        slides: Sequence[Slide] = (),
-    ) -> ContentAnalysis:
-        procedure = LLMAnalysis(
-            chat=self._chat,
-            provider=self.name,
-            model=self.model,
-            window_seconds=self.window_seconds,
-            overlap_seconds=self.overlap_seconds,
-            fallback=self.fallback,
-            read_text=answer_json,
-        )
-        result = procedure.analyze(
-            transcript,
-            slide_changes=slide_changes,
-            silences=silences,
-            duration=duration,
-            slides=slides,
-        )
-        if self.response_mode != RESPONSE_MODES[0] and result.segments:
-            result.notes.append(
+    def _read_text(self, text: str | None) -> str | None:
+        return answer_json(text)
+
+    def _annotate(self, analysis: ContentAnalysis) -> ContentAnalysis:
+        if self.response_mode != RESPONSE_MODES[0] and analysis.segments:
+            analysis.notes.append(
                 f"{self.base_url} refused structured output; requests used "
                 f"response_format {self.response_mode!r}"
             )
-        return result
+        return analysis
 
     def _chat(self, turns: Sequence[Turn]) -> ModelReply:
         messages = [

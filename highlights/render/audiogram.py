@@ -27,12 +27,21 @@ from typing import Any
 import av
 import numpy as np
 
-from highlights.render.captions import ass_text, clip_cues, write_ass, write_subtitle_files
+from highlights.render.captions import (
+    ass_header,
+    ass_text,
+    clip_cues,
+    write_ass,
+    write_subtitle_files,
+)
 from highlights.render.clip import (
     AUDIO_RATE,
     clip_span,
+    encoding_facts,
     link_fonts,
+    mp4_output,
     probe_output,
+    rendered_clip,
     run,
     thread_args,
 )
@@ -91,34 +100,23 @@ def lecture_name(filename: str) -> str:
 
 def audiogram_layout(options: RenderOptions) -> AudiogramLayout:
     if options.format == "vertical":
-        w, h = options.vertical_width, options.vertical_height
         # Portrait: title high up, a tall waveform mid-frame, captions lifted above the
         # apps' bottom controls as on other vertical clips.
-        wave = PixelRect(even(w * 0.06), even(h * 0.42), even(w * 0.88), even(h * 0.24))
-        return AudiogramLayout(
-            w,
-            h,
-            wave,
-            round(h * 0.10),
-            max(12, round(h * 0.022)),
-            round(h * 0.15),
-            max(16, round(h * 0.038)),
-            round(w * 0.08),
-            "audiogram_vertical",
-        )
-    w, h = options.audiogram_width, options.audiogram_height
-    wave = PixelRect(even(w * 0.06), even(h * 0.47), even(w * 0.88), even(h * 0.30))
-    return AudiogramLayout(
-        w,
-        h,
-        wave,
-        round(h * 0.07),
-        max(12, round(h * 0.04)),
-        round(h * 0.15),
-        max(16, round(h * 0.075)),
-        round(w * 0.08),
-        "audiogram",
-    )
+        return _layout(options.vertical_width, options.vertical_height, wave_top=0.42,
+                       wave_height=0.24, lecture_top=0.10, lecture_size=0.022,
+                       title_size=0.038, framing="audiogram_vertical")
+    return _layout(options.audiogram_width, options.audiogram_height, wave_top=0.47,
+                   wave_height=0.30, lecture_top=0.07, lecture_size=0.04, title_size=0.075,
+                   framing="audiogram")
+
+
+def _layout(w: int, h: int, *, wave_top: float, wave_height: float, lecture_top: float,
+            lecture_size: float, title_size: float, framing: str) -> AudiogramLayout:
+    """A layout from its proportions of the frame (title block at 15% of the height)."""
+    wave = PixelRect(even(w * 0.06), even(h * wave_top), even(w * 0.88), even(h * wave_height))
+    return AudiogramLayout(w, h, wave, round(h * lecture_top), max(12, round(h * lecture_size)),
+                           round(h * 0.15), max(16, round(h * title_size)), round(w * 0.08),
+                           framing)
 
 
 def write_card_ass(card: AudiogramCard, layout: AudiogramLayout, path: Path) -> None:
@@ -129,17 +127,7 @@ def write_card_ass(card: AudiogramCard, layout: AudiogramLayout, path: Path) -> 
         "1,0,0,8,{m},{m},{top},1"
     )
     lines = [
-        "[Script Info]",
-        "ScriptType: v4.00+",
-        f"PlayResX: {layout.width}",
-        f"PlayResY: {layout.height}",
-        "WrapStyle: 0",
-        "ScaledBorderAndShadow: yes",
-        "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
-        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
-        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+        *ass_header(layout.width, layout.height),
         "Style: "
         + style.format(
             name="Lecture",
@@ -265,18 +253,7 @@ def encode_command(
         args += ["-ac", "2"]
     if job.source.sample_rate > AUDIO_RATE:  # AAC tops out at 96 kHz; 48 kHz is plenty
         args += ["-ar", str(AUDIO_RATE)]
-    args += [
-        "-map_metadata",
-        "-1",
-        "-map_chapters",
-        "-1",
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        str(output),
-    ]
-    return args
+    return [*args, *mp4_output(output)]
 
 
 def loudest_moment(clip_path: Path, duration: float, fps: int) -> tuple[float, float]:
@@ -429,13 +406,7 @@ def render_audiogram(job: AudiogramJob) -> RenderedClip:
         **probed,
         "file_size": video_path.stat().st_size,
         "planned_duration": round(duration, 3),
-        "video_codec": "h264",
-        "encoder": "libx264",
-        "crf": options.crf,
-        "preset": options.preset,
-        "pix_fmt": "yuv420p",
-        "audio_codec": "aac",
-        "audio_bitrate": options.audio_bitrate,
+        **encoding_facts(options),
         "audio": "source",
         "captions_burned": burned,
         "caption_cues": len(cues),
@@ -443,11 +414,4 @@ def render_audiogram(job: AudiogramJob) -> RenderedClip:
         "encode_seconds": round(encode_seconds, 3),
         **thumb_meta,
     }
-    return RenderedClip(
-        plan=plan,
-        video_path=str(video_path),
-        thumbnail_path=str(thumbnail_path) if thumbnail_path else None,
-        srt_path=str(srt_path) if srt_path else None,
-        vtt_path=str(vtt_path) if vtt_path else None,
-        metadata=metadata,
-    )
+    return rendered_clip(plan, video_path, thumbnail_path, srt_path, vtt_path, metadata)

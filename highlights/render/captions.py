@@ -60,11 +60,9 @@ def caption_style(width: int, height: int) -> tuple[int, int]:
     return max(16, round(height * 0.055)), round(height * 0.05)
 
 
-def write_ass(cues: Sequence[CueLike], path: Path, width: int, height: int) -> None:
-    font_size, margin_v = caption_style(width, height)
-    margin_h = round(width * 0.06)
-    outline = max(1, round(font_size * 0.08))
-    lines = [
+def ass_header(width: int, height: int) -> list[str]:
+    """An ASS script's header for a picture of this size, up to its style lines."""
+    return [
         "[Script Info]",
         "ScriptType: v4.00+",
         f"PlayResX: {width}",
@@ -76,6 +74,15 @@ def write_ass(cues: Sequence[CueLike], path: Path, width: int, height: int) -> N
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+    ]
+
+
+def write_ass(cues: Sequence[CueLike], path: Path, width: int, height: int) -> None:
+    font_size, margin_v = caption_style(width, height)
+    margin_h = round(width * 0.06)
+    outline = max(1, round(font_size * 0.08))
+    lines = [
+        *ass_header(width, height),
         f"Style: Caption,{CAPTION_FONT_FAMILY},{font_size},&H00FFFFFF,&H00FFFFFF,&H00000000,"
         f"&H80000000,-1,0,0,0,100,100,0,0,1,{outline},0,2,{margin_h},{margin_h},{margin_v},1",
         "",

@@ -133,18 +133,15 @@ def encode_command(
     ]
     if source.audio_channels > 2:
         args += ["-ac", "2"]
-    args += [
-        "-map_metadata",
-        "-1",
-        "-map_chapters",
-        "-1",
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        str(output),
-    ]
-    return args
+    return [*args, *mp4_output(output)]
+
+
+def mp4_output(output: Path) -> list[str]:
+    """The output arguments every clip shares: no metadata or chapters carried over from
+    the source (titles, GPS tags, a chapter list of the whole lecture), index first so
+    players start before the file has downloaded."""
+    return ["-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
+            "-f", "mp4", str(output)]
 
 
 def run(args: list[str], *, what: str, cwd: Path, timeout: float) -> None:
@@ -285,13 +282,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
         **probed,
         "file_size": video_path.stat().st_size,
         "planned_duration": round(duration, 3),
-        "video_codec": "h264",
-        "encoder": "libx264",
-        "crf": options.crf,
-        "preset": options.preset,
-        "pix_fmt": "yuv420p",
-        "audio_codec": "aac",
-        "audio_bitrate": options.audio_bitrate,
+        **encoding_facts(options),
         "audio": "source" if source.has_audio else "silent",
         "captions_burned": burned,
         "caption_cues": len(cues),
@@ -299,13 +290,25 @@ def render_clip(job: ClipJob) -> RenderedClip:
         "encode_seconds": round(encode_seconds, 3),
         **thumb_meta,
     }
+    return rendered_clip(plan, video_path, thumbnail_path, srt_path, vtt_path, metadata)
+
+
+def encoding_facts(options: RenderOptions) -> dict[str, Any]:
+    """How every clip is encoded, for its metadata."""
+    return {"video_codec": "h264", "encoder": "libx264", "crf": options.crf,
+            "preset": options.preset, "pix_fmt": "yuv420p", "audio_codec": "aac",
+            "audio_bitrate": options.audio_bitrate}
+
+
+def rendered_clip(plan: ClipPlan, video_path: Path, thumbnail_path: Path | None,
+                  srt_path: Path | None, vtt_path: Path | None,
+                  metadata: dict[str, Any]) -> RenderedClip:
+    """The finished clip's files (as strings; None where not made) and metadata."""
     return RenderedClip(
-        plan=plan,
-        video_path=str(video_path),
+        plan=plan, video_path=str(video_path),
         thumbnail_path=str(thumbnail_path) if thumbnail_path else None,
         srt_path=str(srt_path) if srt_path else None,
-        vtt_path=str(vtt_path) if vtt_path else None,
-        metadata=metadata,
+        vtt_path=str(vtt_path) if vtt_path else None, metadata=metadata,
     )
 
 
