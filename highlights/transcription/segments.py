@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from highlights.types import SilenceRegion, TranscriptSegment, Word
@@ -143,22 +143,7 @@ def split_at_gaps(segment: RawSegment, gap: float = SPLIT_GAP_SECONDS) -> list[R
     """The segment cut where consecutive words are `gap` seconds apart or more."""
     words = whole_words(sorted((w for w in segment.words if w.text.strip()), key=lambda w: w.start))
     cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= gap]
-    if not cuts:
-        return [segment]
-    parts: list[RawSegment] = []
-    for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(words)], strict=True)):
-        group = words[a:b]
-        parts.append(
-            RawSegment(
-                start=segment.start if k == 0 else group[0].start,
-                end=segment.end if b == len(words) else group[-1].end,
-                text=" ".join(w.text.strip() for w in group),
-                avg_logprob=segment.avg_logprob,
-                no_speech_prob=segment.no_speech_prob,
-                words=group,
-            )
-        )
-    return parts
+    return _cut(segment, words, cuts, lambda group: " ".join(w.text.strip() for w in group))
 
 
 _SENTENCE_END = (".", "?", "!")
@@ -178,6 +163,13 @@ def split_at_sentences(segment: RawSegment) -> list[RawSegment]:
         for i in range(len(words) - 1)
         if words[i].text.strip().endswith(_SENTENCE_END) and words[i + 1].text.strip()[:1].isupper()
     ]
+    return _cut(segment, words, cuts, lambda group: "".join(w.text for w in group).strip())
+
+
+def _cut(segment: RawSegment, words: Sequence[Word], cuts: list[int],
+         text: Callable[[Sequence[Word]], str]) -> list[RawSegment]:
+    """The segment in pieces starting at word indices `cuts`; the first and last pieces keep
+    the segment's own edges, every piece its scores."""
     if not cuts:
         return [segment]
     parts: list[RawSegment] = []
@@ -187,7 +179,7 @@ def split_at_sentences(segment: RawSegment) -> list[RawSegment]:
             RawSegment(
                 start=segment.start if k == 0 else group[0].start,
                 end=segment.end if b == len(words) else group[-1].end,
-                text="".join(w.text for w in group).strip(),
+                text=text(group),
                 avg_logprob=segment.avg_logprob,
                 no_speech_prob=segment.no_speech_prob,
                 words=list(group),
