@@ -16,16 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+import db.models as orm
 from db.engine import get_engine, session_scope
-from db.models import (
-    Clip,
-    ContentSegment,
-    Job,
-    LayoutAnalysis,
-    ProcessingLog,
-    SilenceRow,
-    TranscriptRow,
-)
 from highlights.ffmpeg import run_ffmpeg
 from highlights.settings import Settings, load_settings
 from highlights.storage import Storage
@@ -103,7 +95,7 @@ def seed_job(
     created = created_at or datetime.now(UTC)
     upload_key = f"uploads/{job_id}/lecture.mp4"
     with session_scope(get_engine(settings)) as session:
-        session.add(Job(
+        session.add(orm.Job(
             job_id=job_id, filename="lecture.mp4", file_size=len(clip_video) or 1234,
             content_type="video/mp4", original_s3_key=upload_key, status=status,
             video_duration=240.0, progress_percent=100.0 if status == "completed" else 40.0,
@@ -117,12 +109,12 @@ def seed_job(
         if not with_results:
             return SeededJob(job_id, [], [], clip_video)
         session.add_all([
-            TranscriptRow(job_id=job_id, start_time=12.0, end_time=15.0, text="Binary search trees keep keys in order."),
-            TranscriptRow(job_id=job_id, start_time=15.5, end_time=19.0, text="Hashing spreads keys over buckets."),
-            TranscriptRow(job_id=job_id, start_time=121.0, end_time=125.0, text="A balanced tree has logarithmic height."),
+            orm.TranscriptRow(job_id=job_id, start_time=12.0, end_time=15.0, text="Binary search trees keep keys in order."),
+            orm.TranscriptRow(job_id=job_id, start_time=15.5, end_time=19.0, text="Hashing spreads keys over buckets."),
+            orm.TranscriptRow(job_id=job_id, start_time=121.0, end_time=125.0, text="A balanced tree has logarithmic height."),
         ])  # fmt: skip
         session.add(
-            SilenceRow(
+            orm.SilenceRow(
                 job_id=job_id,
                 start_time=19.0,
                 end_time=24.0,
@@ -131,13 +123,13 @@ def seed_job(
                 amplitude_threshold=-40.0,
             )
         )
-        session.add(LayoutAnalysis(
+        session.add(orm.LayoutAnalysis(
             job_id=job_id, screen_region={"x": 0.0, "y": 0.0, "width": 0.7, "height": 1.0},
             camera_region={"x": 0.7, "y": 0.0, "width": 0.3, "height": 1.0}, split_ratio=0.7,
             layout_type="side_by_side", confidence_score=0.9,
         ))  # fmt: skip
         segments = [
-            ContentSegment(
+            orm.ContentSegment(
                 job_id=job_id,
                 start_time=0.0,
                 end_time=110.0,
@@ -147,7 +139,7 @@ def seed_job(
                 keywords=["hash"],
                 segment_order=1,
             ),
-            ContentSegment(
+            orm.ContentSegment(
                 job_id=job_id,
                 start_time=110.0,
                 end_time=240.0,
@@ -162,7 +154,7 @@ def seed_job(
         session.flush()
         clips = []
         for rank, (segment, start) in enumerate(((segments[1], 118.0), (segments[0], 10.0)), 1):
-            clip = Clip(
+            clip = orm.Clip(
                 job_id=job_id,
                 content_segment_id=segment.segment_id,
                 title=segment.topic,
@@ -189,10 +181,10 @@ def seed_job(
         session.add_all(clips)
         t0 = created + timedelta(seconds=1)
         session.add_all([
-            ProcessingLog(job_id=job_id, stage="uploading", status="started", created_at=t0),
-            ProcessingLog(job_id=job_id, stage="uploading", status="completed", agent_name="ingest (PyAV)",
+            orm.ProcessingLog(job_id=job_id, stage="uploading", status="started", created_at=t0),
+            orm.ProcessingLog(job_id=job_id, stage="uploading", status="completed", agent_name="ingest (PyAV)",
                           duration_seconds=1.5, created_at=t0 + timedelta(seconds=2)),
-            ProcessingLog(job_id=job_id, stage="transcription", status="failed",
+            orm.ProcessingLog(job_id=job_id, stage="transcription", status="failed",
                           error_message="the audio stream does not decode", duration_seconds=0.4,
                           created_at=t0 + timedelta(seconds=3)),
         ])  # fmt: skip

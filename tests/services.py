@@ -233,19 +233,11 @@ def running_s3(bucket: str = "highlights-test") -> Iterator[S3Server]:
 
 def add_sample_job(session, job_id: str | None = None, *, status: str = "completed"):  # noqa: ANN001, ANN201
     """A job with one or more rows in each of the six child tables (for DB tests)."""
-    from db.models import (
-        Clip,
-        ContentSegment,
-        Job,
-        LayoutAnalysis,
-        ProcessingLog,
-        SilenceRow,
-        TranscriptRow,
-        new_id,
-    )
+    import db.models as orm
+    from db.models import new_id
 
     job_id = job_id or new_id("job")
-    job = Job(
+    job = orm.Job(
         job_id=job_id,
         filename="lecture.mp4",
         file_size=3 * 1024**3,  # above 2 GiB: needs the BIGINT column
@@ -255,7 +247,7 @@ def add_sample_job(session, job_id: str | None = None, *, status: str = "complet
     )
     session.add(job)
     session.flush()
-    segment = ContentSegment(
+    segment = orm.ContentSegment(
         job_id=job_id,
         start_time=120.0,
         end_time=180.0,
@@ -267,13 +259,13 @@ def add_sample_job(session, job_id: str | None = None, *, status: str = "complet
     )
     session.add_all(
         [
-            TranscriptRow(
+            orm.TranscriptRow(
                 job_id=job_id, start_time=10.5, end_time=15.2, text="Today we discuss trees."
             ),
-            SilenceRow(
+            orm.SilenceRow(
                 job_id=job_id, start_time=30.0, end_time=33.0, duration=3.0, silence_type="both"
             ),
-            LayoutAnalysis(
+            orm.LayoutAnalysis(
                 job_id=job_id,
                 screen_region={"x": 0, "y": 0, "width": 0.7, "height": 1.0},
                 camera_region={"x": 0.7, "y": 0, "width": 0.3, "height": 1.0},
@@ -281,12 +273,12 @@ def add_sample_job(session, job_id: str | None = None, *, status: str = "complet
                 layout_type="side_by_side",
             ),
             segment,
-            ProcessingLog(job_id=job_id, stage="uploading", status="completed"),
+            orm.ProcessingLog(job_id=job_id, stage="uploading", status="completed"),
         ]
     )
     session.flush()
     session.add(
-        Clip(
+        orm.Clip(
             job_id=job_id,
             content_segment_id=segment.segment_id,
             title="Binary Search Trees",

@@ -11,18 +11,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+import db.models as orm
 from db import loaders, queries
 from db.engine import session_scope
-from db.models import (
-    CHILD_MODELS,
-    Clip,
-    ContentSegment,
-    Job,
-    LayoutAnalysis,
-    ProcessingLog,
-    SilenceRow,
-    TranscriptRow,
-)
+from db.models import CHILD_MODELS
 from tests.services import add_sample_job
 
 T0 = datetime(2025, 10, 13, 9, 0, tzinfo=UTC)
@@ -30,8 +22,8 @@ T0 = datetime(2025, 10, 13, 9, 0, tzinfo=UTC)
 
 def new_job(
     session, job_id: str, status: str = "queued", created_at: datetime | None = None
-) -> Job:  # noqa: ANN001
-    job = Job(
+) -> orm.Job:  # noqa: ANN001
+    job = orm.Job(
         job_id=job_id,
         filename=f"{job_id}.mp4",
         file_size=1000,
@@ -46,8 +38,8 @@ def new_job(
     return job
 
 
-def clip(job_id: str, order: int | None, score: float | None, title: str) -> Clip:
-    return Clip(
+def clip(job_id: str, order: int | None, score: float | None, title: str) -> orm.Clip:
+    return orm.Clip(
         job_id=job_id,
         title=title,
         importance_score=score,
@@ -67,18 +59,18 @@ def filled(engine: Engine) -> str:
         add_sample_job(session, "job_noise")
         session.add_all(
             [
-                TranscriptRow(job_id="job_1", start_time=20.0, end_time=25.0, text="second"),
-                TranscriptRow(job_id="job_1", start_time=5.0, end_time=9.5, text="first", confidence=0.9),
-                TranscriptRow(job_id="job_1", start_time=40.0, end_time=41.0, text="third"),
-                SilenceRow(job_id="job_1", start_time=30, end_time=32, duration=2, silence_type="both"),
-                SilenceRow(
+                orm.TranscriptRow(job_id="job_1", start_time=20.0, end_time=25.0, text="second"),
+                orm.TranscriptRow(job_id="job_1", start_time=5.0, end_time=9.5, text="first", confidence=0.9),
+                orm.TranscriptRow(job_id="job_1", start_time=40.0, end_time=41.0, text="third"),
+                orm.SilenceRow(job_id="job_1", start_time=30, end_time=32, duration=2, silence_type="both"),
+                orm.SilenceRow(
                     job_id="job_1", start_time=1, end_time=4, duration=3, silence_type="audio_silence"
                 ),
-                ContentSegment(
+                orm.ContentSegment(
                     job_id="job_1", start_time=60, end_time=120, duration=60, topic="B",
                     importance_score=0.4, segment_order=2,
                 ),
-                ContentSegment(
+                orm.ContentSegment(
                     job_id="job_1", start_time=0, end_time=60, duration=60, topic="A",
                     importance_score=0.9, segment_order=1,
                 ),
@@ -86,7 +78,7 @@ def filled(engine: Engine) -> str:
                 clip("job_1", None, None, "unscored"),
                 clip("job_1", 1, 0.95, "c1"),
                 clip("job_1", 2, 0.7, "c2"),
-                LayoutAnalysis(
+                orm.LayoutAnalysis(
                     job_id="job_1", screen_region={"x": 0, "y": 0, "width": 1, "height": 1},
                     camera_region={"x": 0, "y": 0, "width": 0, "height": 0}, split_ratio=1.0,
                     layout_type="full_screen",
@@ -98,7 +90,7 @@ def filled(engine: Engine) -> str:
              ("transcription", "failed")]
         ):  # fmt: skip
             session.add(
-                ProcessingLog(
+                orm.ProcessingLog(
                     job_id="job_1",
                     stage=stage,
                     status=status,
@@ -208,7 +200,7 @@ def test_cleanup_deletes_only_finished_jobs_older_than_n_days(engine: Engine):
     with session_scope(engine) as session:
         left = {j.job_id for j in queries.list_jobs(session)}
         assert left == {"job_old_running", "job_old_queued", "job_recent_done", "job_today_failed"}
-        assert session.scalar(select(func.count()).select_from(TranscriptRow)) == 0
+        assert session.scalar(select(func.count()).select_from(orm.TranscriptRow)) == 0
         assert queries.delete_old_jobs(session, older_than_days=30) == []
         with pytest.raises(queries.QueryError):
             queries.delete_old_jobs(session, older_than_days=-1)
@@ -240,7 +232,7 @@ def test_replacing_stage_rows_never_duplicates(engine: Engine, filled: str):
     for attempt in ("one", "two"):
         with session_scope(engine) as session:
             loaders.replace_stage_rows(
-                session, filled, TranscriptRow, transcript_rows([f"{attempt} a", f"{attempt} b"])
+                session, filled, orm.TranscriptRow, transcript_rows([f"{attempt} a", f"{attempt} b"])
             )
     with session_scope(engine) as session:
         assert queries.transcript_text(session, filled) == "two a two b"
@@ -252,10 +244,10 @@ def test_replacing_the_layout_respects_one_per_job(engine: Engine, filled: str):
     region = {"x": 0, "y": 0, "width": 0.7, "height": 1}
     for layout_type in ("side_by_side", "picture_in_picture"):
         with session_scope(engine) as session:
-            row = LayoutAnalysis(
+            row = orm.LayoutAnalysis(
                 screen_region=region, camera_region=region, split_ratio=0.7, layout_type=layout_type
             )
-            loaders.replace_stage_rows(session, filled, LayoutAnalysis, [row])
+            loaders.replace_stage_rows(session, filled, orm.LayoutAnalysis, [row])
     with session_scope(engine) as session:
         bundle = queries.get_job_bundle(session, filled)
         assert bundle.layout.layout_type == "picture_in_picture"
@@ -263,11 +255,11 @@ def test_replacing_the_layout_respects_one_per_job(engine: Engine, filled: str):
 
 def test_a_failed_replacement_keeps_the_earlier_rows(engine: Engine, filled: str):
     bad = [
-        SilenceRow(start_time=0, end_time=1, duration=1, silence_type="both"),
-        SilenceRow(start_time=2, end_time=3, duration=1, silence_type="loud"),
+        orm.SilenceRow(start_time=0, end_time=1, duration=1, silence_type="both"),
+        orm.SilenceRow(start_time=2, end_time=3, duration=1, silence_type="loud"),
     ]
     with pytest.raises(IntegrityError), session_scope(engine) as session:
-        loaders.replace_stage_rows(session, filled, SilenceRow, bad)
+        loaders.replace_stage_rows(session, filled, orm.SilenceRow, bad)
     with session_scope(engine) as session:
         regions = queries.get_job_bundle(session, filled).silence_regions
         assert [r.start_time for r in regions] == [1.0, 30.0]
@@ -275,9 +267,9 @@ def test_a_failed_replacement_keeps_the_earlier_rows(engine: Engine, filled: str
 
 def test_replacing_rows_of_a_missing_job_names_it(engine: Engine):
     with pytest.raises(queries.JobNotFoundError, match="job_ghost"), session_scope(engine) as s:
-        loaders.replace_stage_rows(s, "job_ghost", TranscriptRow, transcript_rows(["x"]))
+        loaders.replace_stage_rows(s, "job_ghost", orm.TranscriptRow, transcript_rows(["x"]))
     with pytest.raises(queries.QueryError), session_scope(engine) as s:
-        loaders.replace_stage_rows(s, "job_ghost", Job, [])
+        loaders.replace_stage_rows(s, "job_ghost", orm.Job, [])
 
 
 def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
@@ -286,9 +278,9 @@ def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
     region = {"x": 0, "y": 0, "width": 1, "height": 1}
 
     def rows(model, n: int) -> list:  # noqa: ANN001
-        if model is TranscriptRow:
+        if model is orm.TranscriptRow:
             return transcript_rows([f"t{n}"] * 3)
-        if model is SilenceRow:
+        if model is orm.SilenceRow:
             return [
                 {"start_time": n, "end_time": n + 1, "duration": 1, "silence_type": "both"}
                 for _ in range(3)
@@ -303,13 +295,13 @@ def test_concurrent_stages_can_write_at_once(engine: Engine, filled: str):
             for n in range(15):
                 with session_scope(engine) as session:
                     loaders.replace_stage_rows(session, filled, model, rows(model, n))
-                    session.get(Job, 1)  # a read in the same transaction, as tasks do
+                    session.get(orm.Job, 1)  # a read in the same transaction, as tasks do
         except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the test
             errors.append(exc)
 
     threads = [
         threading.Thread(target=stage, args=(m,))
-        for m in (TranscriptRow, SilenceRow, LayoutAnalysis)
+        for m in (orm.TranscriptRow, orm.SilenceRow, orm.LayoutAnalysis)
     ]
     for thread in threads:
         thread.start()
@@ -335,20 +327,20 @@ def test_a_generated_lecture_ground_truth_survives_the_round_trip(engine: Engine
         pauses.append((truth["blank"]["start"], truth["blank"]["end"], "blank_screen"))
     with session_scope(engine) as session:
         new_job(session, "job_lecture", "running").video_duration = truth["duration"]
-        loaders.replace_stage_rows(session, "job_lecture", TranscriptRow, [
+        loaders.replace_stage_rows(session, "job_lecture", orm.TranscriptRow, [
             {"start_time": s["start"], "end_time": s["end"], "text": s["text"]}
             for s in reversed(truth["speech"])
         ])  # fmt: skip
-        loaders.replace_stage_rows(session, "job_lecture", SilenceRow, [
+        loaders.replace_stage_rows(session, "job_lecture", orm.SilenceRow, [
             {"start_time": a, "end_time": b, "duration": b - a, "silence_type": kind}
             for a, b, kind in pauses
         ])  # fmt: skip
         layout = truth["layout"]
-        loaders.replace_stage_rows(session, "job_lecture", LayoutAnalysis, [{
+        loaders.replace_stage_rows(session, "job_lecture", orm.LayoutAnalysis, [{
             "screen_region": layout["screen_region"], "camera_region": layout["camera_region"],
             "split_ratio": layout["screen_region"]["width"], "layout_type": layout["layout_type"],
         }])  # fmt: skip
-        loaders.replace_stage_rows(session, "job_lecture", ContentSegment, [
+        loaders.replace_stage_rows(session, "job_lecture", orm.ContentSegment, [
             {"start_time": t["start"], "end_time": t["end"], "duration": t["end"] - t["start"],
              "topic": t["title"], "importance_score": 0.9 if t["important"] else 0.3,
              "keywords": t["keywords"], "segment_order": i + 1}

@@ -32,18 +32,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import db.models as orm
 from db.engine import get_engine, session_scope
 from db.migrate import init_db
-from db.models import (
-    STAGES,
-    Clip,
-    ContentSegment,
-    Job,
-    LayoutAnalysis,
-    ProcessingLog,
-    SilenceRow,
-    TranscriptRow,
-)
+from db.models import STAGES
 from highlights.settings import Settings, load_settings
 from highlights.storage import open_storage
 from tests.fakes.gemini_server import FakeGemini, RecordedRequest, Reply, error_reply, json_reply
@@ -140,19 +132,19 @@ def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str
 # -- reading the database ---------------------------------------------------------------
 
 
-def job_row(settings: Settings, job_id: str | None = None) -> Job | None:
+def job_row(settings: Settings, job_id: str | None = None) -> orm.Job | None:
     with session_scope(get_engine(settings)) as session:
-        query = select(Job) if job_id is None else select(Job).where(Job.job_id == job_id)
-        return session.scalars(query.order_by(Job.id)).first()
+        query = select(orm.Job) if job_id is None else select(orm.Job).where(orm.Job.job_id == job_id)
+        return session.scalars(query.order_by(orm.Job.id)).first()
 
 
-def logs(settings: Settings, job_id: str) -> list[ProcessingLog]:
+def logs(settings: Settings, job_id: str) -> list[orm.ProcessingLog]:
     with session_scope(get_engine(settings)) as session:
         return list(
             session.scalars(
-                select(ProcessingLog)
-                .where(ProcessingLog.job_id == job_id)
-                .order_by(ProcessingLog.created_at, ProcessingLog.id)
+                select(orm.ProcessingLog)
+                .where(orm.ProcessingLog.job_id == job_id)
+                .order_by(orm.ProcessingLog.created_at, orm.ProcessingLog.id)
             )
         )
 
@@ -162,11 +154,11 @@ def has_log(settings: Settings, job_id: str, stage: str, status: str) -> bool:
         return bool(
             session.scalar(
                 select(func.count())
-                .select_from(ProcessingLog)
+                .select_from(orm.ProcessingLog)
                 .where(
-                    ProcessingLog.job_id == job_id,
-                    ProcessingLog.stage == stage,
-                    ProcessingLog.status == status,
+                    orm.ProcessingLog.job_id == job_id,
+                    orm.ProcessingLog.stage == stage,
+                    orm.ProcessingLog.status == status,
                 )
             )
         )
@@ -202,7 +194,7 @@ def assert_consistent(settings: Settings, job_id: str, *, completed: bool) -> di
     last `completed` log reported. Returns the row counts."""
     storage = open_storage(settings)
     with session_scope(get_engine(settings)) as session:
-        job = session.scalars(select(Job).where(Job.job_id == job_id)).one()
+        job = session.scalars(select(orm.Job).where(orm.Job.job_id == job_id)).one()
 
         def rows(*columns: Any) -> list[tuple[Any, ...]]:
             table = columns[0].class_
@@ -210,15 +202,15 @@ def assert_consistent(settings: Settings, job_id: str, *, completed: bool) -> di
                 tuple(r) for r in session.execute(select(*columns).where(table.job_id == job_id))
             ]
 
-        transcripts = rows(TranscriptRow.start_time, TranscriptRow.end_time, TranscriptRow.text)
+        transcripts = rows(orm.TranscriptRow.start_time, orm.TranscriptRow.end_time, orm.TranscriptRow.text)
         silences = rows(
-            SilenceRow.start_time, SilenceRow.end_time, SilenceRow.silence_type
+            orm.SilenceRow.start_time, orm.SilenceRow.end_time, orm.SilenceRow.silence_type
         )
-        layouts = rows(LayoutAnalysis.layout_type)
+        layouts = rows(orm.LayoutAnalysis.layout_type)
         segments = list(
-            session.scalars(select(ContentSegment).where(ContentSegment.job_id == job_id))
+            session.scalars(select(orm.ContentSegment).where(orm.ContentSegment.job_id == job_id))
         )
-        clips = list(session.scalars(select(Clip).where(Clip.job_id == job_id)))
+        clips = list(session.scalars(select(orm.Clip).where(orm.Clip.job_id == job_id)))
     entries = logs(settings, job_id)
 
     assert len(transcripts) == len(set(transcripts)), "duplicate transcript rows"
@@ -514,7 +506,7 @@ def test_rate_limited_apis_recover_and_the_job_completes(
         ]
     with session_scope(get_engine(settings)) as session:
         topics = set(
-            session.scalars(select(ContentSegment.topic).where(ContentSegment.job_id == job_id))
+            session.scalars(select(orm.ContentSegment.topic).where(orm.ContentSegment.job_id == job_id))
         )
     assert topics <= set(TITLES) and topics, topics  # Gemini's answer, not the local fallback
     assert_consistent(settings, job_id, completed=True)

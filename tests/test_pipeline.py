@@ -14,24 +14,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import db.models as orm
 from db.engine import get_engine, session_scope
 from db.migrate import init_db
-from db.models import (
-    STAGES,
-    Clip,
-    ContentSegment,
-    Job,
-    LayoutAnalysis,
-    ProcessingLog,
-    SilenceRow,
-    TranscriptRow,
-)
+from db.models import STAGES
 from highlights.settings import Settings, load_settings
 from highlights.storage import open_storage
 
 LECTURES = Path(__file__).parent / "fixtures" / "lectures"
 SCREEN = LECTURES / "screen.mp4"
-CHILD_TABLES = (TranscriptRow, SilenceRow, LayoutAnalysis, ContentSegment, Clip, ProcessingLog)
+CHILD_TABLES = (orm.TranscriptRow, orm.SilenceRow, orm.LayoutAnalysis, orm.ContentSegment, orm.Clip, orm.ProcessingLog)
 
 
 @pytest.fixture(params=["sqlite-local", pytest.param("postgresql-s3", marks=pytest.mark.postgres)])
@@ -69,15 +61,15 @@ def table_counts(settings: Settings, job_id: str) -> dict[str, int]:
                 for model in CHILD_TABLES}
 
 
-def logs(settings: Settings, job_id: str) -> list[ProcessingLog]:
+def logs(settings: Settings, job_id: str) -> list[orm.ProcessingLog]:
     with session_scope(get_engine(settings)) as session:
-        return list(session.scalars(select(ProcessingLog).where(ProcessingLog.job_id == job_id)
-                                    .order_by(ProcessingLog.created_at, ProcessingLog.id)))
+        return list(session.scalars(select(orm.ProcessingLog).where(orm.ProcessingLog.job_id == job_id)
+                                    .order_by(orm.ProcessingLog.created_at, orm.ProcessingLog.id)))
 
 
-def job_row(settings: Settings, job_id: str) -> Job:
+def job_row(settings: Settings, job_id: str) -> orm.Job:
     with session_scope(get_engine(settings)) as session:
-        return session.scalars(select(Job).where(Job.job_id == job_id)).one()
+        return session.scalars(select(orm.Job).where(orm.Job.job_id == job_id)).one()
 
 
 def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
@@ -122,9 +114,9 @@ def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
 
     storage = open_storage(settings)
     with session_scope(get_engine(settings)) as session:
-        clips = list(session.scalars(select(Clip).where(Clip.job_id == job_id).order_by(Clip.clip_order)))
+        clips = list(session.scalars(select(orm.Clip).where(orm.Clip.job_id == job_id).order_by(orm.Clip.clip_order)))
         segments = {s.segment_id: s for s in session.scalars(
-            select(ContentSegment).where(ContentSegment.job_id == job_id))}
+            select(orm.ContentSegment).where(orm.ContentSegment.job_id == job_id))}
     assert [c.clip_order for c in clips] == list(range(1, len(clips) + 1))
     for clip in clips:
         for key in (clip.s3_key, clip.thumbnail_s3_key, clip.subtitle_s3_key, clip.metadata_["vtt_s3_key"]):
@@ -141,8 +133,8 @@ def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
     assert slides and all(s["title"] and 0 <= s["confidence"] <= 1 for s in slides), slides
     assert completed["layout_analysis"].metadata_["slide_text"]["slides_with_text"] == len(slides)
     with session_scope(get_engine(settings)) as session:
-        topics = list(session.scalars(select(ContentSegment.topic).where(
-            ContentSegment.job_id == job_id).order_by(ContentSegment.segment_order)))
+        topics = list(session.scalars(select(orm.ContentSegment.topic).where(
+            orm.ContentSegment.job_id == job_id).order_by(orm.ContentSegment.segment_order)))
     assert topics == [t["title"] for t in truth["topics"]], topics
     # "Filling" is on a slide ("Filling the table") and never said: search finds it there.
     from typer.testing import CliRunner
@@ -220,7 +212,7 @@ def test_failed_stage_then_retry_completes_without_duplicates(
     assert started["layout_analysis"] == 1 and started["transcription"] == 2
     with session_scope(get_engine(settings)) as session:
         spans = [(t.start_time, t.end_time, t.text)
-                 for t in session.scalars(select(TranscriptRow).where(TranscriptRow.job_id == job_id))]
+                 for t in session.scalars(select(orm.TranscriptRow).where(orm.TranscriptRow.job_id == job_id))]
     assert len(spans) == len(set(spans)), "a re-run duplicated transcript rows"
 
 
