@@ -26,8 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from highlights.ffmpeg import ffmpeg_exe  # noqa: E402
+from highlights.ffmpeg import ffmpeg_exe, quiet_args  # noqa: E402
 from highlights.render import RenderOptions, render_clips  # noqa: E402
+from highlights.render.clip import h264_aac_args  # noqa: E402
 from highlights.render.source import probe_source  # noqa: E402
 from highlights.types import ClipPlan, LayoutResult, Region  # noqa: E402
 
@@ -51,30 +52,14 @@ def bare_ffmpeg(
     gop = max(1, round(fps * options.keyframe_seconds))
     cmd = [
         ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
+        *quiet_args("error"),
         "-ss",
         f"{start:.3f}",
         "-i",
         str(source),
-        "-t",
-        f"{seconds:.3f}",
-        "-c:v",
-        "libx264",
-        "-preset",
-        options.preset,
-        "-crf",
-        str(options.crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(gop),
+        *h264_aac_args(options, duration=seconds, gop=gop, threads=0, channels=2),
     ]
-    cmd += ["-c:a", "aac", "-b:a", options.audio_bitrate] if has_audio else ["-an"]
-    cmd += ["-movflags", "+faststart", str(out)]
+    cmd += [*([] if has_audio else ["-an"]), "-movflags", "+faststart", str(out)]
     began = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - began

@@ -36,6 +36,12 @@ def ffmpeg_exe() -> str:
         return found
 
 
+def quiet_args(loglevel: str = "error") -> list[str]:
+    """The arguments every unattended ffmpeg run starts with: no banner, never read
+    stdin (a worker has none), overwrite the output, print only what went wrong."""
+    return ["-hide_banner", "-nostdin", "-y", "-loglevel", loglevel]
+
+
 def run_ffmpeg(args: Sequence[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with `args` (without the program name); raise FFmpegError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]

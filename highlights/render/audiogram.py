@@ -27,6 +27,7 @@ from typing import Any
 import av
 import numpy as np
 
+from highlights.ffmpeg import quiet_args
 from highlights.render.captions import (
     ass_header,
     ass_text,
@@ -35,9 +36,9 @@ from highlights.render.captions import (
     write_subtitle_files,
 )
 from highlights.render.clip import (
-    AUDIO_RATE,
     clip_span,
     encoding_facts,
+    h264_aac_args,
     link_fonts,
     mp4_output,
     probe_output,
@@ -211,11 +212,7 @@ def encode_command(
     options, threads = job.options, job.threads
     fps = options.audiogram_fps
     args = [
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "warning",
+        *quiet_args("warning"),
         *thread_args("-threads", threads),
         # Input-side -t: the decoder stops at the clip's end, and the waveform with it.
         "-ss",
@@ -231,28 +228,12 @@ def encode_command(
         f"[{out_label}]",
         "-map",
         "0:a:0",
-        "-t",
-        f"{duration:.3f}",
-        "-c:v",
-        "libx264",
-        "-preset",
-        options.preset,
-        "-crf",
-        str(options.crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(max(1, round(fps * options.keyframe_seconds))),
-        *thread_args("-threads", threads),
-        "-c:a",
-        "aac",
-        "-b:a",
-        options.audio_bitrate,
+        *h264_aac_args(
+            options, duration=duration, gop=max(1, round(fps * options.keyframe_seconds)),
+            threads=threads, channels=job.source.audio_channels,
+            sample_rate=job.source.sample_rate,
+        ),
     ]
-    if job.source.audio_channels > 2:
-        args += ["-ac", "2"]
-    if job.source.sample_rate > AUDIO_RATE:  # AAC tops out at 96 kHz; 48 kHz is plenty
-        args += ["-ar", str(AUDIO_RATE)]
     return [*args, *mp4_output(output)]
 
 
@@ -344,11 +325,7 @@ def render_audiogram(job: AudiogramJob) -> RenderedClip:
             preroll = min(THUMBNAIL_PREROLL, start + moment)
             run(
                 [
-                    "-hide_banner",
-                    "-nostdin",
-                    "-y",
-                    "-loglevel",
-                    "error",
+                    *quiet_args("error"),
                     *thread_args("-threads", job.threads),
                     "-ss",
                     f"{start + moment - preroll:.3f}",

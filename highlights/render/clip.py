@@ -22,7 +22,7 @@ from typing import Any
 
 import av
 
-from highlights.ffmpeg import ffmpeg_exe
+from highlights.ffmpeg import ffmpeg_exe, quiet_args
 from highlights.render.captions import clip_cues, write_ass, write_subtitle_files
 from highlights.render.errors import (
     RenderError,
@@ -92,11 +92,7 @@ def encode_command(
     """The ffmpeg arguments for one clip (without the program name)."""
     gop = max(1, int(round(source.fps * options.keyframe_seconds)))
     args = [
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "warning",
+        *quiet_args("warning"),
         *thread_args("-threads", threads),
         "-ss",
         f"{start:.3f}",
@@ -113,27 +109,36 @@ def encode_command(
         f"[{out_label}]",
         "-map",
         "0:a:0" if source.has_audio else "1:a:0",
-        "-t",
-        f"{duration:.3f}",
-        "-c:v",
-        "libx264",
-        "-preset",
-        options.preset,
-        "-crf",
-        str(options.crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(gop),
-        *thread_args("-threads", threads),
-        "-c:a",
-        "aac",
-        "-b:a",
-        options.audio_bitrate,
+        *h264_aac_args(options, duration=duration, gop=gop, threads=threads,
+                       channels=source.audio_channels),
     ]
-    if source.audio_channels > 2:
-        args += ["-ac", "2"]
     return [*args, *mp4_output(output)]
+
+
+def h264_aac_args(
+    options: RenderOptions,
+    *,
+    duration: float,
+    gop: int,
+    threads: int,
+    channels: int,
+    sample_rate: int = 0,
+) -> list[str]:
+    """The encoder arguments every clip shares, video or audiogram: H.264 in yuv420p (what
+    every player decodes) with a keyframe each `gop` frames, AAC stereo at most 48 kHz
+    (AAC tops out at 96 kHz and 48 kHz is plenty for speech)."""
+    args = [
+        "-t", f"{duration:.3f}",
+        "-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf),
+        "-pix_fmt", "yuv420p", "-g", str(gop),
+        *thread_args("-threads", threads),
+        "-c:a", "aac", "-b:a", options.audio_bitrate,
+    ]  # fmt: skip
+    if channels > 2:
+        args += ["-ac", "2"]
+    if sample_rate > AUDIO_RATE:
+        args += ["-ar", str(AUDIO_RATE)]
+    return args
 
 
 def mp4_output(output: Path) -> list[str]:
@@ -239,11 +244,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
             thumbnail_path = job.out_dir / f"{stem}.jpg"
             run(
                 [
-                    "-hide_banner",
-                    "-nostdin",
-                    "-y",
-                    "-loglevel",
-                    "error",
+                    *quiet_args("error"),
                     *thread_args("-threads", job.threads),
                     "-ss",
                     f"{start + choice.time:.3f}",
