@@ -21,8 +21,8 @@ from cli.main import app
 from db.engine import get_engine, session_scope
 from db.models import ProcessingLog
 from highlights.settings import load_settings
+from tests.media_samples import SHARED_MEDIA
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 LECTURE = Path(__file__).parent / "fixtures" / "lectures" / "screen.mp4"
 
 

@@ -1,6 +1,6 @@
 """The migrated database matches the seed schema, column by column, on both engines.
 
-EXPECTED is written by hand from /work/shared/seed/database-schema.md, not derived from
+EXPECTED is written by hand from ../shared/seed/database-schema.md, not derived from
 the models, so a drift in either the models or the migration shows up here.
 Deliberate choices where the seed is silent (documented in db/models.py):
 - "DEFAULT x" columns with no NULL/NOT NULL in the seed are NOT NULL with that default;

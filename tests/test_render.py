@@ -34,6 +34,7 @@ from highlights.types import (
     TranscriptSegment,
     Word,
 )
+from tests.media_samples import SHARED_MEDIA
 
 W, H, FPS, DURATION = 640, 360, 15, 12
 SLIDE_W = 448  # the screen is the left 70 %
@@ -405,8 +406,28 @@ def test_source_without_audio_gets_a_silent_track(tmp_path):
     assert samples.size > 48000 and np.abs(samples).max() == 0
 
 
+def test_high_sample_rate_audio_is_resampled_to_48_khz(tmp_path):
+    # A 192 kHz track (studio recorders) is beyond what AAC can carry.
+    src = tmp_path / "studio.mkv"
+    subprocess.run(
+        [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=192000", "-t", "3",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s24le", str(src)],
+        check=True,
+    )  # fmt: skip
+    clip = render_clips(
+        src, [ClipPlan(0.5, 2.5, 0, "t", "t", 0.5, 1)], None, None,
+        RenderOptions(write_thumbnail=False, **FAST), tmp_path / "out",
+    )[0]  # fmt: skip
+    with av.open(clip.video_path) as container:
+        audio = container.streams.audio[0].codec_context
+        assert (audio.name, audio.sample_rate) == ("aac", 48000)
+        tone = np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
+    assert np.abs(tone).max() > 0.1  # the tone is there, not silence
+
+
 def test_non_square_pixels_are_made_square(tmp_path):
-    src = Path("/work/shared/media/SAR-2by3.mp4")
+    src = SHARED_MEDIA / "SAR-2by3.mp4"
     if not src.exists():
         pytest.skip("shared media not present")
     clip = render_clips(
@@ -420,7 +441,7 @@ def test_non_square_pixels_are_made_square(tmp_path):
 
 @pytest.mark.parametrize("name", ["testsrc-hevc.mp4", "test_yuv422p.mp4", "testsrc.mkv"])
 def test_awkward_sources_become_h264_yuv420p_mp4(name, tmp_path):
-    src = Path("/work/shared/media") / name
+    src = SHARED_MEDIA / name
     if not src.exists():
         pytest.skip("shared media not present")
     clip = render_clips(
@@ -446,7 +467,7 @@ def test_bad_inputs_raise_permanent_render_errors(source, tmp_path):
         )
     with pytest.raises(RenderError, match="preset"):
         render_clips(source, [plan], None, None, RenderOptions(preset="warp"), tmp_path)
-    audio_only = Path("/work/shared/media/aac.m4a")
+    audio_only = SHARED_MEDIA / "aac.m4a"
     if audio_only.exists():
         # Audio-only sources become audiograms (tests/test_audiogram.py), unless the
         # caller insists on cutting video.

@@ -110,7 +110,7 @@ def encode_command(
         "-map",
         "0:a:0" if source.has_audio else "1:a:0",
         *h264_aac_args(options, duration=duration, gop=gop, threads=threads,
-                       channels=source.audio_channels),
+                       channels=source.audio_channels, sample_rate=source.sample_rate),
     ]
     return [*args, *mp4_output(output)]
 

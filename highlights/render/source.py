@@ -26,6 +26,7 @@ class SourceVideo:
     duration: float
     has_audio: bool
     audio_channels: int
+    sample_rate: int = 0  # of the first audio stream; 0 without audio
 
     @property
     def display_width(self) -> float:
@@ -62,6 +63,7 @@ def probe_source(path: str | Path) -> SourceVideo:
                 duration=duration,
                 has_audio=bool(audio),
                 audio_channels=audio[0].codec_context.channels if audio else 0,
+                sample_rate=(audio[0].codec_context.sample_rate or 0) if audio else 0,
             )
     except av.error.FFmpegError as exc:
         raise RenderError(f"cannot read source video {path.name}: {exc}") from None
