@@ -577,33 +577,36 @@ def _trim_silence(
     return start, max(start, end)
 
 
-# Silence inside a word beyond which the recogniser stretched the word into a pause.
-STRETCHED_SECONDS = 0.25
-
-
 def voice_edges(
     first: tuple[float, float], last: tuple[float, float], pauses: Sequence[tuple[float, float]]
 ) -> tuple[float, float]:
     """Where the voice starts and stops, given the (start, end) of the clip's first and
-    last words: when a pause in the audio covers most of such a word, the recogniser
-    stretched the word into it (a first word after a pause often "begins" where the
-    previous word ended), and the pause's edge is where the speaker really spoke.
+    last words and the measured pauses in the audio.
+
+    The recogniser's word times are a few tenths of a second loose at a pause: a first
+    word after a pause often "begins" where the previous word ended, a last word runs on
+    into the silence. The audio is the better witness: when a pause covers the first
+    word's start, the voice begins where the pause ends; when it covers the last word's
+    end, the voice stops where the pause begins. (A soft onset or a trailing consonant
+    that stays below the pause threshold is what the clip's padding is for.) A pause
+    that covers most of a word counts too, wherever it sits in the word.
     """
     start, end = first[0], last[1]
 
     def inside(word: tuple[float, float], pause: tuple[float, float]) -> float:
         return max(0.0, min(word[1], pause[1]) - max(word[0], pause[0]))
 
-    def stretched(word: tuple[float, float], pause: tuple[float, float]) -> bool:
-        # Most of the word lies in the pause, or a quarter second of it does: more than
-        # a soft onset or a trailing consonant ever spends below the pause threshold.
-        seconds = inside(word, pause)
-        return seconds >= 0.5 * max(word[1] - word[0], 1e-6) or seconds >= STRETCHED_SECONDS
+    def mostly_silent(word: tuple[float, float], pause: tuple[float, float]) -> bool:
+        return inside(word, pause) >= 0.5 * max(word[1] - word[0], 1e-6)
 
     for pause in pauses:
-        if pause[1] < end and pause[1] > start and stretched(first, pause):
+        if start < pause[1] < end and (
+            pause[0] <= first[0] < pause[1] or mostly_silent(first, pause)
+        ):
             start = max(start, pause[1])
-        if pause[0] > start and pause[0] < end and stretched(last, pause):
+        if start < pause[0] < end and (
+            pause[0] < last[1] <= pause[1] or mostly_silent(last, pause)
+        ):
             end = min(end, pause[0])
     return start, end
 

@@ -13,6 +13,7 @@ from highlights.selection import (
     SelectionOptions,
     select_clips,
     split_sentences,
+    voice_edges,
 )
 from highlights.types import (
     ContentAnalysis,
@@ -631,3 +632,32 @@ def test_a_long_pause_ends_an_unpunctuated_sentence():
     transcript = Transcript([TranscriptSegment(0.0, later[-1].end, text, 0.9, [*words, *later])])
     assert [s.text for s in split_sentences(transcript)] == [
         "first we define the term", "then we use it in a proof"]
+
+
+# -- where the voice starts and stops ---------------------------------------------------
+
+
+def test_first_word_stretched_back_into_a_pause_starts_where_the_pause_ends():
+    # Measured on a one-hour lecture: "Momentum" at 2542.54-2543.26 s by the recogniser,
+    # the audio silent until 2542.73 s, the speaker's first sound at 2542.745 s.
+    start, end = voice_edges((2542.54, 2543.26), (2550.0, 2550.4), [(2540.08, 2542.73)])
+    assert (start, end) == (2542.73, 2550.4)
+
+
+def test_last_word_running_on_into_a_pause_ends_where_the_pause_begins():
+    start, end = voice_edges((10.0, 10.3), (19.6, 20.5), [(20.1, 21.5)])
+    assert (start, end) == (10.0, 20.1)
+
+
+def test_a_pause_inside_a_word_or_between_words_moves_no_edge():
+    # a stop consonant's short closure in the middle of the first word, and pauses
+    # between the clip's own sentences, are not where the voice starts or stops
+    pauses = [(10.15, 10.2), (13.0, 13.6), (16.2, 16.9)]
+    assert voice_edges((10.0, 10.5), (19.0, 19.5), pauses) == (10.0, 19.5)
+
+
+def test_a_word_mostly_inside_a_pause_gives_way_to_the_pause_edge():
+    # the recogniser put most of the last word in the silence that follows it
+    assert voice_edges((5.0, 5.4), (9.0, 9.6), [(9.1, 11.0)]) == (5.0, 9.1)
+    # and most of the first word in the silence before it
+    assert voice_edges((4.6, 5.2), (9.0, 9.3), [(3.0, 5.0)]) == (5.0, 9.3)
