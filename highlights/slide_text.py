@@ -3,7 +3,8 @@
 The visual pass already knows when the slide changes (`highlights.slides`; a bullet build
 is not a change). For every span between changes one full-resolution frame is decoded
 from the source, late in the span so that every bullet of a build is on screen, and the
-screen region (camera inset painted over) goes through OCR once.
+screen region (camera inset painted over) goes through OCR, unless the same picture was
+read before or the next span's picture only adds to it (`highlights.slide_images`).
 
 Then the deck is read as a whole, because what a line *is* shows only across slides:
 
@@ -31,6 +32,7 @@ import av
 import numpy as np
 
 from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
+from highlights.slide_images import Thumbnail, only_adds, same_picture
 from highlights.titles import normalize
 from highlights.types import Region, Slide, SlideLine
 
@@ -66,7 +68,8 @@ class SlideDeck:
     """The lecture's slides with their text, and what reading them cost."""
 
     slides: list[Slide]
-    reads: int = 0
+    reads: int = 0  # spans between slide changes
+    ocr_reads: int = 0  # pictures OCR read: a repeated picture or a build step is read once
     seconds: float = 0.0
     engine: str = ENGINE_NAME
     has_sections: bool = False
@@ -80,6 +83,7 @@ class SlideDeck:
         return {
             "engine": self.engine,
             "slides_read": self.reads,
+            "ocr_reads": self.ocr_reads,
             "slides": len(self.slides),
             "slides_with_text": self.with_text,
             "titled": sum(1 for s in self.slides if s.title),
@@ -156,6 +160,14 @@ def screen_crop(frame: np.ndarray, screen: Region, camera: Region | None) -> np.
     return crop
 
 
+@dataclass(frozen=True)
+class SlideImages:
+    """One OCR result per span, and how many pictures OCR actually read."""
+
+    reads: list[SlideRead]
+    ocr_reads: int
+
+
 def read_slide_images(
     path: Path,
     spans: Sequence[tuple[float, float]],
@@ -165,18 +177,53 @@ def read_slide_images(
     not_blank: Callable[[float], bool] | None = None,
     engine: OcrEngine | None = None,
     progress: Callable[[float], None] | None = None,
-) -> list[SlideRead]:
-    """OCR one frame per span; spans with nothing legible come back with no lines."""
+) -> SlideImages:
+    """OCR one frame per span, each distinct picture once; spans with nothing legible
+    come back with no lines.
+
+    A picture seen before (the lecturer went back to a slide) takes the earlier read;
+    a build step whose next span only adds to it takes the read of the fuller picture
+    (`highlights.slide_images`), so a build of five bullets costs one read, not five.
+    """
     engine = engine or OcrEngine.shared()
     moments = [read_moment(a, b, not_blank) for a, b in spans]
     by_moment = {m: i for i, m in enumerate(moments)}
     lines: list[tuple[OcrLine, ...]] = [() for _ in spans]
+    seen: list[tuple[Thumbnail, tuple[OcrLine, ...]]] = []
+    ocr_reads = 0
+
+    def read(crop: np.ndarray, thumb: Thumbnail) -> tuple[OcrLine, ...]:
+        nonlocal ocr_reads
+        for earlier, found in seen:
+            if same_picture(earlier, thumb):
+                return found
+        ocr_reads += 1
+        found = tuple(engine.read(crop))
+        seen.append((thumb, found))
+        return found
+
+    # The latest picture, not read yet: the next one may only add to it.
+    pending: tuple[list[int], np.ndarray, Thumbnail] | None = None
     for done, (moment, frame) in enumerate(grab_frames(path, moments), start=1):
         crop = screen_crop(frame, screen, camera)
-        lines[by_moment[moment]] = tuple(engine.read(crop))
+        thumb = Thumbnail.of(crop)
+        index = by_moment[moment]
+        if pending is not None and only_adds(pending[2], thumb):
+            pending = ([*pending[0], index], crop, thumb)
+        else:
+            if pending is not None:
+                found = read(pending[1], pending[2])
+                for i in pending[0]:
+                    lines[i] = found
+            pending = ([index], crop, thumb)
         if progress is not None:
             progress(done / max(1, len(spans)))
-    return [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
+    if pending is not None:
+        found = read(pending[1], pending[2])
+        for i in pending[0]:
+            lines[i] = found
+    reads = [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
+    return SlideImages(reads, ocr_reads)
 
 
 def _band(line: OcrLine) -> str | None:
@@ -321,13 +368,14 @@ def read_deck(
     """Read every distinct slide of a recording and return the deck."""
     began = time.monotonic()
     spans = slide_spans(slide_changes, duration)
-    reads = read_slide_images(
+    images = read_slide_images(
         path, spans, screen, camera, not_blank=not_blank, progress=progress
     )
-    slides, has_sections = build_deck(reads, vocabulary)
+    slides, has_sections = build_deck(images.reads, vocabulary)
     deck = SlideDeck(
         slides=[s for s in slides if s.title or s.lines],
-        reads=len(reads),
+        reads=len(images.reads),
+        ocr_reads=images.ocr_reads,
         seconds=time.monotonic() - began,
         has_sections=has_sections,
     )

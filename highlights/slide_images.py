@@ -1,0 +1,76 @@
+"""Which slide images need reading: the same slide shown again, and a build's earlier steps.
+
+OCR is the costly part of reading slides (0.5-0.8 CPU-s a slide), and lectures show
+much of the same picture more than once: a lecturer goes back to an earlier slide to
+answer a question, a recap repeats a section, a bullet build reveals one line at a time
+and the slide-change detector may count each step. Comparing two pictures costs well
+under a millisecond, so each screen crop is compared with the ones already read first:
+
+- `same_picture`: nothing legible changed, so the earlier read stands;
+- `only_adds`: every change lies where the earlier picture was plain background (a
+  bullet appearing, an underline drawn), so the later picture holds all the earlier one
+  said and one read of it serves both.
+
+The comparison runs on a small grey copy (`Thumbnail`): text strokes survive at a
+quarter of 720p, compression noise and a cursor of a few pixels do not count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# The grey copy's long side: enough for a line of body text to leave a visible trace.
+THUMB_SIDE = 320
+# Grey levels (0-255) a pixel must change by to count as changed (codec noise stays below).
+CHANGE_LEVEL = 40
+# Changed pixels, as a share of the picture, below which nothing legible changed
+# (a mouse pointer, a blinking caret; one short word in body type is about 0.3%).
+SAME_SHARE = 0.0005
+# Gradient (Sobel magnitude) above which a pixel of the earlier picture holds detail.
+DETAIL_LEVEL = 60.0
+# Share of the changed area that may hold detail in the earlier picture and still be
+# an addition (anti-aliased edges of neighbouring text touch the changed area).
+ADD_DETAIL_SHARE = 0.02
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    grey: np.ndarray  # uint8, long side THUMB_SIDE
+    detail: np.ndarray  # bool: where this picture has strokes or edges
+
+    @classmethod
+    def of(cls, image_bgr: np.ndarray) -> Thumbnail:
+        height, width = image_bgr.shape[:2]
+        scale = THUMB_SIDE / max(height, width, 1)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        grey = cv2.cvtColor(cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA),
+                            cv2.COLOR_BGR2GRAY)
+        gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+        detail = cv2.dilate((np.hypot(gx, gy) > DETAIL_LEVEL).astype(np.uint8), None) > 0
+        return cls(grey, detail)
+
+
+def _changed(a: Thumbnail, b: Thumbnail) -> np.ndarray | None:
+    if a.grey.shape != b.grey.shape:
+        return None
+    diff = cv2.absdiff(a.grey, b.grey)
+    return diff > CHANGE_LEVEL
+
+
+def same_picture(a: Thumbnail, b: Thumbnail) -> bool:
+    """Nothing legible differs between the two pictures."""
+    changed = _changed(a, b)
+    return changed is not None and changed.mean() <= SAME_SHARE
+
+
+def only_adds(earlier: Thumbnail, later: Thumbnail) -> bool:
+    """`later` is `earlier` with more drawn on its plain background (a build step)."""
+    changed = _changed(earlier, later)
+    if changed is None or not changed.any():
+        return changed is not None
+    # what disappeared or was redrawn lies on the earlier picture's strokes
+    return float(earlier.detail[changed].mean()) <= ADD_DETAIL_SHARE

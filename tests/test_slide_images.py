@@ -1,0 +1,104 @@
+"""Which slide pictures need reading: repeats and build steps, on rendered slides and
+through the real OCR engine (nothing here stubs it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from highlights.slide_images import Thumbnail, only_adds, same_picture
+from highlights.slide_text import read_slide_images, slide_spans
+from highlights.titles import normalize
+from highlights.types import Region
+from lecturesynth.scripts import TOPICS, BulletScript, SlideScript
+from lecturesynth.slides import render_slide
+
+SIZE = (960, 540)
+
+
+def slide(topic: int, index: int, visible: int | None = None, number: int = 3) -> np.ndarray:
+    script = TOPICS[topic].slides[index]
+    shown = len(script.bullets) if visible is None else visible
+    return render_slide(script, shown, "Data Structures 101", number, topic, SIZE)
+
+
+def compressed(image: np.ndarray, quality: int = 40) -> np.ndarray:
+    """The picture after a lossy codec: what a frame of a screen recording looks like."""
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def thumb(image: np.ndarray) -> Thumbnail:
+    return Thumbnail.of(image)
+
+
+def test_the_same_slide_after_compression_is_the_same_picture() -> None:
+    a = slide(0, 0)
+    assert same_picture(thumb(a), thumb(compressed(a)))
+    assert same_picture(thumb(compressed(a, 30)), thumb(compressed(a, 80)))
+
+
+def test_one_changed_word_makes_another_picture() -> None:
+    script = TOPICS[0].slides[0]
+    bullets = list(script.bullets)
+    first = bullets[0].text.split()
+    changed = " ".join([*first[:-1], "heap" if first[-1] != "heap" else "tree"])
+    bullets[0] = BulletScript(changed, bullets[0].sentences)
+    other = render_slide(SlideScript(script.title, tuple(bullets)), len(bullets),
+                         "Data Structures 101", 3, 0, SIZE)
+    assert not same_picture(thumb(slide(0, 0)), thumb(other))
+    assert not same_picture(thumb(slide(0, 0)), thumb(slide(0, 1)))
+    assert not same_picture(thumb(slide(0, 0)), thumb(slide(1, 0)))
+
+
+def test_a_build_step_only_adds_and_the_way_back_does_not() -> None:
+    script = TOPICS[0].slides[0]
+    # the title alone, then one bullet after another
+    steps = [compressed(slide(0, 0, visible=k)) for k in range(len(script.bullets) + 1)]
+    assert len(steps) >= 3
+    for earlier, later in zip(steps, steps[1:], strict=False):
+        assert only_adds(thumb(earlier), thumb(later))
+        assert not only_adds(thumb(later), thumb(earlier))  # a line went away
+    # another slide of the same design is not a build of this one
+    assert not only_adds(thumb(steps[0]), thumb(compressed(slide(0, 1))))
+    assert not only_adds(thumb(steps[-1]), thumb(compressed(slide(1, 0))))
+
+
+def write_video(path: Path, pictures: list[np.ndarray], seconds: float, fps: int = 5) -> None:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "23"}
+        for picture in pictures:
+            for _ in range(int(seconds * fps)):
+                frame = av.VideoFrame.from_ndarray(picture, format="bgr24")
+                container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+@pytest.mark.slow
+def test_a_revisited_slide_and_a_build_are_each_read_once(tmp_path: Path) -> None:
+    a, b = TOPICS[0].slides[0], TOPICS[1].slides[0]
+    pictures = [
+        slide(0, 0),  # A
+        slide(1, 0, visible=1),  # B, first bullet ...
+        slide(1, 0, visible=2),  # ... second ...
+        slide(1, 0),  # ... all of B
+        slide(0, 0),  # back to A to answer a question
+    ]
+    video = tmp_path / "deck.mp4"
+    write_video(video, pictures, seconds=4.0)
+    spans = slide_spans([4.0 * k for k in range(1, len(pictures))], 4.0 * len(pictures))
+    images = read_slide_images(video, spans, Region.full(), None)
+    assert images.ocr_reads == 2  # A once, B once (its full build)
+    texts = [[normalize(line.text) for line in read.lines] for read in images.reads]
+    for k in (0, 4):
+        assert normalize(a.title) in texts[k] and normalize(a.bullets[0].text) in texts[k]
+    for k in (1, 2, 3):  # each build step carries the whole slide's text
+        assert normalize(b.title) in texts[k]
+        assert all(normalize(bullet.text) in texts[k] for bullet in b.bullets), texts[k]
