@@ -43,6 +43,19 @@ def test_the_same_slide_after_compression_is_the_same_picture() -> None:
     assert same_picture(thumb(compressed(a, 30)), thumb(compressed(a, 80)))
 
 
+@pytest.mark.parametrize("size", [(640, 360), (1920, 1080)])
+def test_one_changed_digit_in_the_body_makes_another_picture(size: tuple[int, int]) -> None:
+    script = TOPICS[0].slides[0]
+
+    def with_digit(digit: str) -> np.ndarray:
+        first = BulletScript(f"{script.bullets[0].text} {digit}", ())
+        changed = SlideScript(script.title, (first, *script.bullets[1:]))
+        return render_slide(changed, len(changed.bullets), "Data Structures 101", 3, 0, size)
+
+    assert not same_picture(thumb(with_digit("1")), thumb(with_digit("7")))
+    assert same_picture(thumb(compressed(with_digit("1"), 30)), thumb(compressed(with_digit("1"), 90)))
+
+
 def test_one_changed_word_makes_another_picture() -> None:
     script = TOPICS[0].slides[0]
     bullets = list(script.bullets)
