@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -62,6 +63,33 @@ def _check_local_input(settings: Settings, job_id: str, source: str) -> str | No
     return None
 
 
+def _boot_ephemeral_api() -> threading.Thread | None:
+    """Start Prefect's ephemeral API server now, in a thread, when no server is configured.
+
+    Prefect starts it (a uvicorn subprocess that imports the whole server) the first time
+    a flow needs an API: 5-12 s on two cores, all of it before the first stage. Started
+    here, it boots in its own process while this one imports the flow and its stages;
+    the flow then finds it running (`SubprocessASGIServer` is one instance per process).
+    The caller joins the thread before the flow starts: Prefect marks the server running
+    before it answers, so a flow must not race the boot.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return None
+
+    def boot() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        # on failure the flow starts it again and reports what is wrong
+        with contextlib.suppress(Exception):
+            SubprocessASGIServer().start()
+
+    thread = threading.Thread(target=boot, name="prefect-api-boot", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, job_id: str | None = None,
             resume: bool = False, show_progress: bool = True, console: Console | None = None) -> JobOutcome:
     """Create (or resume) a job and run its flow to the end in this process."""
@@ -73,8 +101,9 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
         refusal = _check_local_input(settings, job_id, source)
         if refusal is not None:
             return JobOutcome(job_id, refusal)
+    booting = _boot_ephemeral_api()  # Prefect loads here, after the input checks
     from db import jobstate
-    from flows.lecture import process_lecture  # Prefect loads here, after the input checks
+    from flows.lecture import process_lecture
     from tasks.errors import one_line
 
     stop = threading.Event()
@@ -86,6 +115,8 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
         poller.start()
     error = None
     try:
+        if booting is not None:
+            booting.join()
         process_lecture(job_id=job_id, resume=resume)
     except KeyboardInterrupt:
         jobstate.mark_failed(settings, job_id, "interrupted by the user")

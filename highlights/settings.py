@@ -54,6 +54,7 @@ class Settings:
     clip_max_seconds: float
     clip_overrun_seconds: float  # how far a clip may run over the maximum to end a sentence
     clip_format: str
+    read_slides: bool  # OCR the slides for titles, boundaries and search
     api_token: str | None
     api_auth_disabled: bool
     retry_delays: tuple[float, ...]  # seconds before each retry of a transiently failed stage
@@ -188,6 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         clip_max_seconds=clip_max,
         clip_overrun_seconds=_number(env, "HIGHLIGHTS_CLIP_OVERRUN_SECONDS", 8.0, minimum=0.0),
         clip_format=_choice(env, "HIGHLIGHTS_CLIP_FORMAT", "original", CLIP_FORMATS),
+        read_slides=_choice(env, "HIGHLIGHTS_SLIDE_TEXT", "on", ("on", "off")) == "on",
         api_token=_optional(env, "HIGHLIGHTS_API_TOKEN"),
         api_auth_disabled=env.get("HIGHLIGHTS_API_AUTH", "").strip().lower() == "disabled",
         retry_delays=_delays(env, "HIGHLIGHTS_RETRY_DELAYS", (10.0, 60.0)),

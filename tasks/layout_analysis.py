@@ -100,6 +100,9 @@ def _read_slides(ctx: StageContext, recording: _Recording, visual: VisualSamples
                  layout: LayoutResult, slide_changes: list[float],
                  notes: list[str]) -> SlideDeck | None:
     """OCR each distinct slide once; None (with a note) when there are no slides to read."""
+    if not ctx.settings.read_slides:
+        notes.append("slide text: off (HIGHLIGHTS_SLIDE_TEXT=off): topic titles from the speech")
+        return None
     if visual is None:
         notes.append("slide text: skipped, the recording has no video")
         return None

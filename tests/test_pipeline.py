@@ -152,6 +152,28 @@ def test_lecture_flow_end_to_end(pipeline_settings: Settings) -> None:
     assert not (settings.work_dir / job_id).exists()
 
 
+def test_slide_reading_switched_off_titles_topics_from_the_speech(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIGHLIGHTS_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    monkeypatch.setenv("HIGHLIGHTS_STORAGE_URL", str(tmp_path / "store"))
+    monkeypatch.setenv("HIGHLIGHTS_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("HIGHLIGHTS_SLIDE_TEXT", "off")
+    settings = load_settings()
+    init_db(settings.database_url)
+    job_id, state = run(settings, SCREEN, {"clips": 1})
+    assert state.is_completed(), state.message
+    layout = next(e for e in logs(settings, job_id)
+                  if e.stage == "layout_analysis" and e.status == "completed")
+    assert layout.metadata_["slide_text"] is None
+    assert any("HIGHLIGHTS_SLIDE_TEXT=off" in note for note in layout.metadata_["notes"])
+    storage = open_storage(settings)
+    assert json.loads(storage.read_bytes(f"results/{job_id}/slides.json"))["slides"] == []
+    with session_scope(get_engine(settings)) as session:
+        topics = list(session.scalars(select(orm.ContentSegment.topic).where(
+            orm.ContentSegment.job_id == job_id)))
+    assert topics and all(topics), topics  # lexical titles, from the speech
+
+
 class FlakyTranscriber:
     """Wraps the real local transcriber; the first call fails like a rejected API key."""
 
