@@ -77,10 +77,11 @@ def _boot_ephemeral_api() -> threading.Thread | None:
 
     if PREFECT_API_URL.value():
         return None
+    # Imported here, not in the thread: two threads importing one package's modules can
+    # trip Python's import-lock deadlock detection on its circular imports.
+    from prefect.server.api.server import SubprocessASGIServer
 
     def boot() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
-
         # on failure the flow starts it again and reports what is wrong
         with contextlib.suppress(Exception):
             SubprocessASGIServer().start()
