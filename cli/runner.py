@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -63,34 +63,6 @@ def _check_local_input(settings: Settings, job_id: str, source: str) -> str | No
     return None
 
 
-def _boot_ephemeral_api() -> threading.Thread | None:
-    """Start Prefect's ephemeral API server now, in a thread, when no server is configured.
-
-    Prefect starts it (a uvicorn subprocess that imports the whole server) the first time
-    a flow needs an API: 5-12 s on two cores, all of it before the first stage. Started
-    here, it boots in its own process while this one imports the flow and its stages;
-    the flow then finds it running (`SubprocessASGIServer` is one instance per process).
-    The caller joins the thread before the flow starts: Prefect marks the server running
-    before it answers, so a flow must not race the boot.
-    """
-    from prefect.settings import PREFECT_API_URL
-
-    if PREFECT_API_URL.value():
-        return None
-    # Imported here, not in the thread: two threads importing one package's modules can
-    # trip Python's import-lock deadlock detection on its circular imports.
-    from prefect.server.api.server import SubprocessASGIServer
-
-    def boot() -> None:
-        # on failure the flow starts it again and reports what is wrong
-        with contextlib.suppress(Exception):
-            SubprocessASGIServer().start()
-
-    thread = threading.Thread(target=boot, name="prefect-api-boot", daemon=True)
-    thread.start()
-    return thread
-
-
 def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, job_id: str | None = None,
             resume: bool = False, show_progress: bool = True, console: Console | None = None) -> JobOutcome:
     """Create (or resume) a job and run its flow to the end in this process."""
@@ -102,7 +74,11 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
         refusal = _check_local_input(settings, job_id, source)
         if refusal is not None:
             return JobOutcome(job_id, refusal)
-    booting = _boot_ephemeral_api()  # Prefect loads here, after the input checks
+    from cli.prefect_api import ApiStartError, launch_if_unconfigured, prefect_api
+    from tasks.input_check import STAGE_NAME, record_failure_before_start
+
+    began = time.monotonic()
+    api = launch_if_unconfigured()  # Prefect loads here, after the input checks
     from db import jobstate
     from flows.lecture import process_lecture
     from tasks.errors import one_line
@@ -116,9 +92,13 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
         poller.start()
     error = None
     try:
-        if booting is not None:
-            booting.join()
-        process_lecture(job_id=job_id, resume=resume)
+        startup = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
+        with prefect_api(api, startup):
+            process_lecture(job_id=job_id, resume=resume)
+    except ApiStartError as exc:
+        record_failure_before_start(settings, job_id, str(exc), time.monotonic() - began,
+                                    "ApiStartError", agent="prefect")
+        error = f"{STAGE_NAME}: {exc}"
     except KeyboardInterrupt:
         jobstate.mark_failed(settings, job_id, "interrupted by the user")
         error = "interrupted"
@@ -129,4 +109,6 @@ def run_job(settings: Settings, source: str | None, options: dict[str, Any], *, 
         stop.set()
         if poller:
             poller.join(timeout=5)
+        if api is not None:
+            api.stop()
     return JobOutcome(job_id, error)

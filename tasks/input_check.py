@@ -46,13 +46,21 @@ def check_input(path: Path, settings: Settings) -> tuple[int, MediaProbe]:
 def record_refusal(settings: Settings, job_id: str, message: str, seconds: float) -> None:
     """A job refused before the pipeline started: failed in `jobs` and in the timeline,
     exactly as if the `uploading` stage had refused it."""
+    record_failure_before_start(settings, job_id, message, seconds, "MediaError", agent=AGENT)
+
+
+def record_failure_before_start(settings: Settings, job_id: str, message: str, seconds: float,
+                                error_type: str, *, agent: str | None = None) -> None:
+    """A job that failed before its first stage ran (a refused file, an orchestrator that
+    did not start): failed in `jobs`, and a failed attempt of the first stage in the
+    timeline, marked as checked before the start, so both places say why."""
     jobstate.mark_failed(settings, job_id, message, stage=STAGE_NAME)
+    before = {"attempt": 1, "checked_before_start": True}
     with session_scope(get_engine(settings)) as session:
         session.add_all([
-            ProcessingLog(job_id=job_id, stage=STAGE_NAME, agent_name=AGENT, status="started",
-                          metadata_={"attempt": 1, "checked_before_start": True}),
-            ProcessingLog(job_id=job_id, stage=STAGE_NAME, agent_name=AGENT, status="failed",
+            ProcessingLog(job_id=job_id, stage=STAGE_NAME, agent_name=agent, status="started",
+                          metadata_=before),
+            ProcessingLog(job_id=job_id, stage=STAGE_NAME, agent_name=agent, status="failed",
                           duration_seconds=round(seconds, 3), error_message=message,
-                          metadata_={"attempt": 1, "checked_before_start": True,
-                                     "error_type": "MediaError"}),
+                          metadata_={**before, "error_type": error_type}),
         ])

@@ -145,3 +145,18 @@ def test_bad_input_is_refused_quickly_in_one_line_without_traceback(cli_env: Pat
     assert elapsed < 8.0, elapsed  # process start-up and imports included; Prefect takes ~15 s
     reasons = [line for line in output.splitlines() if "empty" in line]
     assert len(reasons) == 1 and "failed: uploading: empty.mp4 is empty" in reasons[0], output
+
+
+def test_orchestrator_that_cannot_start_fails_the_job_with_the_reason(
+        cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prefect's API server cannot reach its database: the job fails before its first
+    # stage, and the jobs row, the timeline and the one line on the terminal say why.
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL",
+                       "postgresql+asyncpg://nobody:secret@127.0.0.1:9/prefect")
+    code, out = process(LECTURE)
+    assert code == 1 and out["status"] == "failed"
+    assert out["error_message"].startswith("uploading: the temporary Prefect API exited"), out
+    logs = failed_logs(out["job_id"])
+    assert [(g.stage, g.agent_name, g.metadata_["error_type"]) for g in logs] == [
+        ("uploading", "prefect", "ApiStartError")]
+    assert logs[0].error_message in out["error_message"]
