@@ -31,6 +31,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from highlights.low_priority import run_at_low_priority
 from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
 from highlights.slide_images import Thumbnail, only_adds, same_picture
 from highlights.titles import normalize
@@ -368,8 +369,10 @@ def read_deck(
     """Read every distinct slide of a recording and return the deck."""
     began = time.monotonic()
     spans = slide_spans(slide_changes, duration)
-    images = read_slide_images(
-        path, spans, screen, camera, not_blank=not_blank, progress=progress
+    images = run_at_low_priority(
+        lambda: read_slide_images(path, spans, screen, camera, not_blank=not_blank,
+                                  progress=progress),
+        name="slide-ocr",
     )
     slides, has_sections = build_deck(images.reads, vocabulary)
     deck = SlideDeck(

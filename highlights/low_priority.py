@@ -1,0 +1,45 @@
+"""Run work that can wait at a lower CPU priority, so the stages beside it go first.
+
+Slide OCR runs in the layout branch while the transcriber decodes on every core; both
+want the CPU, and the transcriber is the pipeline's critical path. On Linux a thread has
+its own nice value, so the OCR runs in a fresh thread niced down: it takes the cycles
+the transcriber leaves (its single-threaded feature extraction, voice detection and word
+alignment leave one core idle) instead of sharing time slices evenly. A fresh thread
+because an unprivileged process cannot raise a thread's priority again, and the worker
+threads that run stages are reused. Elsewhere the work runs at normal priority.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+NICENESS = 10
+
+
+def run_at_low_priority(work: Callable[[], T], name: str = "low-priority") -> T:
+    """`work()` in a niced thread; its result, or its exception re-raised here."""
+    outcome: dict[str, T] = {}
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        # not Linux, or not allowed: normal priority
+        with contextlib.suppress(AttributeError, OSError):
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS))
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome["value"]
