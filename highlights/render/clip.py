@@ -141,6 +141,11 @@ def h264_aac_args(
     return args
 
 
+def one_jpeg(output: Path | str) -> list[str]:
+    """Output arguments for a single JPEG frame (thumbnails), good quality, overwritten."""
+    return ["-frames:v", "1", "-q:v", "3", "-update", "1", str(output)]
+
+
 def mp4_output(output: Path) -> list[str]:
     """The output arguments every clip shares: no metadata or chapters carried over from
     the source (titles, GPS tags, a chapter list of the whole lecture), index first so
@@ -254,13 +259,7 @@ def render_clip(job: ClipJob) -> RenderedClip:
                     job.composition.graph,
                     "-map",
                     "[base]",
-                    "-frames:v",
-                    "1",
-                    "-q:v",
-                    "3",
-                    "-update",
-                    "1",
-                    str(work / "thumb.jpg"),
+                    *one_jpeg(work / "thumb.jpg"),
                 ],
                 what=f"thumbnail of {what}",
                 cwd=work,
