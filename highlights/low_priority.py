@@ -3,8 +3,9 @@
 Slide OCR runs in the layout branch while the transcriber decodes on every core; both
 want the CPU, and the transcriber is the pipeline's critical path. On Linux a thread has
 its own nice value, so the OCR runs in a fresh thread niced down: it takes the cycles
-the transcriber leaves (its single-threaded feature extraction, voice detection and word
-alignment leave one core idle) instead of sharing time slices evenly. A fresh thread
+the transcriber leaves instead of sharing time slices evenly (measured in pairs with and
+without OCR on a one-hour lecture, docs/benchmarks.md: +0, +4 and +56 s niced against
++24 s at normal priority; the machine's noise leaves the size of the gain open). A fresh thread
 because an unprivileged process cannot raise a thread's priority again, and the worker
 threads that run stages are reused. Elsewhere the work runs at normal priority.
 """

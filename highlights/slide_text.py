@@ -193,15 +193,17 @@ def read_slide_images(
     seen: list[tuple[Thumbnail, tuple[OcrLine, ...]]] = []
     ocr_reads = 0
 
-    def read(crop: np.ndarray, thumb: Thumbnail) -> tuple[OcrLine, ...]:
+    def settle(indices: list[int], crop: np.ndarray, thumb: Thumbnail) -> None:
+        """Give the spans showing this picture its text: an earlier read of the same
+        picture, or a new one."""
         nonlocal ocr_reads
-        for earlier, found in seen:
-            if same_picture(earlier, thumb):
-                return found
-        ocr_reads += 1
-        found = tuple(engine.read(crop))
-        seen.append((thumb, found))
-        return found
+        found = next((text for earlier, text in seen if same_picture(earlier, thumb)), None)
+        if found is None:
+            ocr_reads += 1
+            found = tuple(engine.read(crop))
+            seen.append((thumb, found))
+        for i in indices:
+            lines[i] = found
 
     # The latest picture, not read yet: the next one may only add to it.
     pending: tuple[list[int], np.ndarray, Thumbnail] | None = None
@@ -213,16 +215,12 @@ def read_slide_images(
             pending = ([*pending[0], index], crop, thumb)
         else:
             if pending is not None:
-                found = read(pending[1], pending[2])
-                for i in pending[0]:
-                    lines[i] = found
+                settle(*pending)
             pending = ([index], crop, thumb)
         if progress is not None:
             progress(done / max(1, len(spans)))
     if pending is not None:
-        found = read(pending[1], pending[2])
-        for i in pending[0]:
-            lines[i] = found
+        settle(*pending)
     reads = [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
     return SlideImages(reads, ocr_reads)
 
