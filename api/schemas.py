@@ -22,7 +22,7 @@ class JobOptions(BaseModel):
 
     clips: int | None = Field(None, ge=1, le=MAX_CLIPS, description="How many clips (default 5).")
     format: ClipFormat | None = Field(
-        None, description="`original` keeps the frame; `vertical` makes 1080x1920 clips."
+        None, description="`original` keeps the frame; `vertical` makes 9:16 clips (1080x1920; 720x1280 when the screen is at most 720 px wide)."
     )
     min_len: float | None = Field(
         None, ge=1, le=MAX_CLIP_SECONDS, description="Shortest clip in seconds (default 30)."

@@ -5,9 +5,12 @@
     uv run python bench/bench_pipeline.py --source FILE   # any recording
     uv run python bench/bench_pipeline.py --docs-only     # rewrite docs/benchmarks.md from the JSON
 
-The 60-minute lecture is generated once (lecturesynth, espeak-ng narration,
-1280x720 at 25 fps, all topics cycled) and cached as bench/out/lecture-60min.mp4; longer
-ones (whole hours) are that lecture looped without re-encoding, unless --synthesize.
+The 60-minute lecture is generated once (lecturesynth, espeak-ng narration at the dense
+pace of real lectures, over 150 words a minute, 1280x720 at 25 fps, side by side, every
+topic's slides read three times in a row so topics run 2-3 minutes, all topics cycled)
+and cached as bench/out/lecture-60min-dense.mp4; longer ones (whole hours) are that
+lecture looped without re-encoding, unless --synthesize. The words a minute the lecture
+holds are printed: from the generator's truth beside it, otherwise from the transcript.
 
 The pipeline runs on the embedded defaults (SQLite, a local folder, Prefect's ephemeral
 mode, the local transcriber and analyzer) in this process, as `highlights process` runs
@@ -73,12 +76,17 @@ from flows.stages import STAGE_ORDER  # noqa: E402  (after Prefect's settings ar
 
 SAMPLE_SECONDS = 0.2
 
-# The targets of docs/benchmarks.md.
-TARGET_MINUTES_60 = 6.0
-TARGET_FLOOR_RATIO = 1.3
+# The targets of docs/benchmarks.md (issue 14).
+TARGET_MINUTES_60 = 5.0
+TARGET_FLOOR_RATIO = 1.15
 TARGET_PREFECT_SHARE = 0.05
-TARGET_PEAK_MB = 1536
+TARGET_TREE_MB = 1.3 * 1024  # the whole process tree, Prefect's server included
+TARGET_LONG_TREE_MB = 1.5 * 1024
 TARGET_LONG_RATIO = 3.0
+# espeak-ng's rate for the benchmark lecture: with the pauses between sentences and
+# slides the lecture holds about 155 words a minute (175 gave 146), the pace of real lectures.
+DENSE_SPEECH_WPM = 185
+TOPIC_REPEATS = 3
 
 
 def log(message: str) -> None:
@@ -122,11 +130,13 @@ def looped_lecture(base: Path, times: int, path: Path) -> Path:
 def lecture_for(minutes: float, synthesize: bool = False) -> Path:
     """The cached lecture of `minutes`, made on first use: synthesized, or for a whole
     multiple of an hour (unless `synthesize`) the 60-minute one looped."""
-    path = OUT / f"lecture-{minutes:g}min.mp4"
+    path = OUT / f"lecture-{minutes:g}min-dense.mp4"
     if path.exists() and (path.with_suffix(".json").exists() or minutes != 60):
         return path
     if minutes > 60 and minutes % 60 == 0 and not synthesize:
         return looped_lecture(lecture_for(60), int(minutes // 60), path)
+    from dataclasses import replace
+
     from lecturesynth import LectureSpec, generate_lecture
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -144,7 +154,15 @@ def lecture_for(minutes: float, synthesize: bool = False) -> Path:
             log(f"  generating: {fraction * 100:3.0f}% after {time.monotonic() - began:.0f} s")
 
     # All topics cycled, so a long lecture is not one four-topic script repeated.
-    generate_lecture(LectureSpec(topics=(), duration=minutes * 60.0), path, progress=progress)
+    base = LectureSpec()
+    spec = replace(
+        base,
+        topics=(),
+        duration=minutes * 60.0,
+        topic_repeats=TOPIC_REPEATS,
+        voice=replace(base.voice, words_per_minute=DENSE_SPEECH_WPM),
+    )
+    generate_lecture(spec, path, progress=progress)
     log(f"generated in {time.monotonic() - began:.0f} s")
     return path
 
@@ -190,6 +208,7 @@ class Sampler:
     prefect_server_cpu: float = 0.0
     prefect_server_peak_rss: int = 0
     peak_rss: int = 0  # this process + its ffmpeg children
+    tree_peak_rss: int = 0  # the same plus the Prefect API server: the whole tree
     system_busy: float = 0.0  # CPU seconds every process on the machine used
     own_total: float = 0.0  # CPU seconds of this process, its workers and the Prefect server
     load_samples: list[float] = field(default_factory=list)
@@ -259,6 +278,7 @@ class Sampler:
         self._threads = threads
 
         rss = self.proc.memory_info().rss
+        server_rss = 0
         children: dict[int, float] = {}
         server_delta = 0.0
         for child in self.proc.children(recursive=True):
@@ -273,6 +293,7 @@ class Sampler:
             if server:
                 server_delta += delta
                 self.prefect_server_peak_rss = max(self.prefect_server_peak_rss, child_rss)
+                server_rss += child_rss
             else:
                 unowned += delta
                 rss += child_rss
@@ -300,6 +321,7 @@ class Sampler:
         for s in running:
             self.usage[s.stage].peak_rss = max(self.usage[s.stage].peak_rss, rss)
         self.peak_rss = max(self.peak_rss, rss)
+        self.tree_peak_rss = max(self.tree_peak_rss, rss + server_rss)
         self.own_total += sum(own.values()) + unowned + server_delta
         system = self._system_busy()
         self.system_busy += max(0.0, system - self._system)
@@ -441,6 +463,26 @@ def logged_durations(settings: Any, job_id: str) -> dict[str, float]:
     return {stage: float(seconds or 0.0) for stage, seconds in rows}
 
 
+def words_per_minute(lecture: Path, settings: Any, job_id: str, minutes: float) -> dict[str, Any]:
+    """How dense the lecture's speech is: from the generator's truth beside it when there
+    is one (the words actually read), otherwise from the job's transcript."""
+    truth = lecture.with_suffix(".json")
+    if truth.exists():
+        speech = json.loads(truth.read_text()).get("speech", [])
+        if speech:
+            words = sum(len(s["text"].split()) for s in speech)
+            return {"words": words, "per_minute": round(words / minutes), "from": "script"}
+    from sqlalchemy import select
+
+    from db.engine import get_engine, session_scope
+    from db.models import TranscriptRow
+
+    with session_scope(get_engine(settings)) as session:
+        texts = session.scalars(select(TranscriptRow.text).where(TranscriptRow.job_id == job_id))
+        words = sum(len(text.split()) for text in texts)
+    return {"words": words, "per_minute": round(words / minutes), "from": "transcript"}
+
+
 def stage_work_seconds(spans: list[StageSpan]) -> float:
     """Wall time during which at least one stage body ran (the union of their spans)."""
     covered = 0.0
@@ -476,11 +518,9 @@ import json, resource, sys, time
 import psutil
 from highlights.settings import load_settings
 from highlights.transcription import get_transcriber
-from highlights.transcription.local import load_model
-from highlights.transcription.model_store import resolve_model
 
+# The model is loaded inside transcribe(), as the stage loads it: part of the floor.
 transcriber = get_transcriber(load_settings())
-load_model(resolve_model(transcriber.model)[0], transcriber.cpu_threads)  # load outside the timing
 proc = psutil.Process()
 before, began = proc.cpu_times(), time.perf_counter()
 transcriber.transcribe(sys.argv[1])
@@ -623,6 +663,7 @@ def build_result(
         duration = container.duration / av.time_base
         video = container.streams.video[0].codec_context
         size = f"{video.width}x{video.height}"
+    speech = words_per_minute(lecture, run["settings"], run["job_id"], duration / 60)
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "lecture": {
@@ -632,6 +673,9 @@ def build_result(
             "minutes": round(duration / 60, 2),
             "size": size,
             "bytes": lecture.stat().st_size,
+            "words": speech["words"],
+            "words_per_minute": speech["per_minute"],
+            "words_counted_from": speech["from"],
         },
         "machine": {
             "cores": os.cpu_count(),
@@ -652,6 +696,7 @@ def build_result(
             "orchestration_cpu": round(sampler.orchestration_cpu, 2),
             "prefect_server_cpu": round(sampler.prefect_server_cpu, 2),
             "peak_rss_mb": round(sampler.peak_rss / 2**20),
+            "tree_peak_rss_mb": round(sampler.tree_peak_rss / 2**20),
             "max_rss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "prefect_server_peak_rss_mb": round(with_server / 2**20),
         },
@@ -659,10 +704,13 @@ def build_result(
         "floors": {name: {k: round(v, 2) for k, v in f.items()} for name, f in floors.items()},
         "floor_sum_wall": round(floor_sum, 2),
         "floor_sum_cpu": round(floor_cpu, 2),
-        "ratio_to_floors": round(total / floor_sum, 3),
+        # None when the floors were skipped (--skip-floors)
+        "ratio_to_floors": round(total / floor_sum, 3) if floor_sum else None,
         "cpu_ratio_to_floors": round(
             (stage_cpu + sampler.orchestration_cpu + sampler.prefect_server_cpu) / floor_cpu, 3
-        ),
+        )
+        if floor_cpu
+        else None,
         "benchmark_wall": round(measured, 1),
     }
 
@@ -672,7 +720,8 @@ def print_result(result: dict[str, Any]) -> None:
     lec = result["lecture"]
     print(
         f"\nLecture {lec['path']}: {lec['minutes']:.1f} min, {lec['size']}, "
-        f"{lec['bytes'] / 1e6:.0f} MB; {m['cores']} cores, load average "
+        f"{lec['bytes'] / 1e6:.0f} MB, {lec['words']} words = {lec['words_per_minute']} words a "
+        f"minute (from the {lec['words_counted_from']}); {m['cores']} cores, load average "
         f"{m['load_avg_min']}-{m['load_avg_max']} (mean {m['load_avg_mean']}), other "
         f"processes kept {m['other_cores_busy']} cores busy"
     )
@@ -696,12 +745,16 @@ def print_result(result: dict[str, Any]) -> None:
     )
     print(
         f"peak memory: {p['peak_rss_mb']} MB (pipeline process + ffmpeg children), "
-        f"Prefect API server {p['prefect_server_peak_rss_mb']} MB"
+        f"Prefect API server {p['prefect_server_peak_rss_mb']} MB, whole tree "
+        f"{p['tree_peak_rss_mb']} MB"
     )
     print("\nfloors (same run):")
     for name, f in result["floors"].items():
         peak = f" peak memory {f['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in f else ""
         print(f"  {name:<14} wall {f['wall']:7.1f} s   CPU {f['cpu']:7.1f} s{peak}")
+    if result["ratio_to_floors"] is None:
+        print("  (skipped)")
+        return
     print(
         f"  {'sum':<14} wall {result['floor_sum_wall']:7.1f} s   CPU {result['floor_sum_cpu']:7.1f} s"
     )
@@ -730,7 +783,8 @@ def write_docs(results: dict[str, Any], path: Path = DOCS_MD) -> None:
     for _minutes, r in sorted(results.items(), key=lambda kv: float(kv[0])):
         p, m, lec = r["pipeline"], r["machine"], r["lecture"]
         lines += [
-            f"## {lec['minutes']:.0f}-minute lecture ({lec['size']}, {lec['bytes'] / 1e6:.0f} MB)",
+            f"## {lec['minutes']:.0f}-minute lecture ({lec['size']}, {lec['bytes'] / 1e6:.0f} MB, "
+            f"{lec.get('words_per_minute', '?')} words a minute)",
             "",
             f"Measured {r['measured_at']} on {m['cores']} cores; load average "
             f"{m['load_avg_min']}-{m['load_avg_max']} (mean {m['load_avg_mean']}); other "
@@ -757,54 +811,63 @@ def write_docs(results: dict[str, Any], path: Path = DOCS_MD) -> None:
         }
         for name, f in r["floors"].items():
             lines.append(f"| {names.get(name, name)} | {f['wall']:.1f} | {f['cpu']:.1f} |")
+        if not r["floors"]:
+            lines.append("| not measured in this run (`--skip-floors`) | | |")
         lines += [
             f"| **sum of floors** | **{r['floor_sum_wall']:.1f}** | {r['floor_sum_cpu']:.1f} |",
             "",
-            "Peak RSS is this process plus its ffmpeg children while the stage ran; the three "
-            "analysis branches run at once and share their peaks, and every stage after "
-            "transcription carries the loaded Whisper model (about 0.5 GB).",
+            "Peak RSS is this process plus its ffmpeg children while the stage ran; the "
+            "analysis branches run at once and share their peaks. The Whisper model and the "
+            "OCR sessions are dropped when their stages end.",
             "",
             f"Prefect overhead (total minus the time any stage ran): {p['prefect_overhead_wall']:.1f} s "
             f"= {p['prefect_overhead_share'] * 100:.1f}% ({p['before_first_stage']:.1f} s of it before the "
             f"first stage, mostly starting the ephemeral API server); orchestration CPU "
             f"{p['orchestration_cpu']:.1f} s in-process + {p['prefect_server_cpu']:.1f} s in the API "
-            f"server (its memory, {p['prefect_server_peak_rss_mb']} MB, is not in the peak above).",
+            f"server (its memory, {p['prefect_server_peak_rss_mb']} MB, is not in the peak above; "
+            f"the whole process tree peaked at {p.get('tree_peak_rss_mb', '?')} MB).",
             "",
         ]
     lines += ["## Targets", "", "| target | measured | status |", "|---|---|---|"]
     if base:
         p = base["pipeline"]
         lines.append(
-            f"| 60-min lecture < {TARGET_MINUTES_60:g} min, local transcriber, 2 cores | "
-            f"{p['total_wall'] / 60:.2f} min | {_mark(p['total_wall'] < TARGET_MINUTES_60 * 60)} |"
+            f"| 60-min lecture ≤ {TARGET_MINUTES_60:g} min, local transcriber, 2 cores | "
+            f"{p['total_wall'] / 60:.2f} min | {_mark(p['total_wall'] <= TARGET_MINUTES_60 * 60)} |"
         )
+        ratio, cpu_ratio = base["ratio_to_floors"], base["cpu_ratio_to_floors"]
         lines.append(
-            f"| total within {TARGET_FLOOR_RATIO}x of the floors | {base['ratio_to_floors']:.2f}x wall, "
-            f"{base['cpu_ratio_to_floors']:.2f}x CPU | {_mark(base['ratio_to_floors'] <= TARGET_FLOOR_RATIO)} |"
+            f"| total within {TARGET_FLOOR_RATIO}x of the floors | "
+            + (
+                f"{ratio:.2f}x wall, {cpu_ratio:.2f}x CPU | {_mark(ratio <= TARGET_FLOOR_RATIO)} |"
+                if ratio is not None
+                else "floors not measured | n/a |"
+            )
         )
         lines.append(
             f"| Prefect overhead < {TARGET_PREFECT_SHARE * 100:.0f}% | "
             f"{p['prefect_overhead_share'] * 100:.1f}% | "
             f"{_mark(p['prefect_overhead_share'] < TARGET_PREFECT_SHARE)} |"
         )
+        tree = p.get("tree_peak_rss_mb")
         lines.append(
-            f"| peak memory < {TARGET_PEAK_MB / 1024:.1f} GB | {p['peak_rss_mb']} MB | "
-            f"{_mark(p['peak_rss_mb'] < TARGET_PEAK_MB)} |"
+            f"| whole process tree ≤ {TARGET_TREE_MB / 1024:.1f} GB (Prefect's server included) | "
+            f"{tree} MB | {_mark(None if tree is None else tree <= TARGET_TREE_MB)} |"
         )
+    long_target = (
+        f"| 3-hour lecture ≤ {TARGET_LONG_RATIO:g}x the 60-min time, tree ≤ "
+        f"{TARGET_LONG_TREE_MB / 1024:.1f} GB |"
+    )
     if base and long:
         t = long["pipeline"]["total_wall"] / base["pipeline"]["total_wall"]
         c = long["pipeline"]["stage_cpu"] / base["pipeline"]["stage_cpu"]
-        mem = long["pipeline"]["peak_rss_mb"] / base["pipeline"]["peak_rss_mb"]
+        tree = long["pipeline"].get("tree_peak_rss_mb")
         lines.append(
-            f"| 3-hour lecture < {TARGET_LONG_RATIO:g}x the 60-min time and memory | "
-            f"{t:.2f}x wall ({c:.2f}x CPU), {mem:.2f}x memory | "
-            f"{_mark(t < TARGET_LONG_RATIO and mem < TARGET_LONG_RATIO)} |"
+            f"{long_target} {t:.2f}x wall ({c:.2f}x CPU), {tree} MB | "
+            f"{_mark(t <= TARGET_LONG_RATIO and tree is not None and tree <= TARGET_LONG_TREE_MB)} |"
         )
     else:
-        lines.append(
-            f"| 3-hour lecture < {TARGET_LONG_RATIO:g}x the 60-min time and memory | "
-            "not run yet (`--minutes 180`) | n/a |"
-        )
+        lines.append(f"{long_target} not run yet (`--minutes 180`) | n/a |")
     if path.exists() and NOTES_HEADING in path.read_text():
         # The hand-written analysis below the figures is kept across runs.
         lines += ["", NOTES_HEADING + path.read_text().split(NOTES_HEADING, 1)[1].rstrip()]
@@ -846,10 +909,7 @@ def main() -> int:
         if args.skip_floors
         else run_floors(run["settings"], run["job_id"], lecture, OUT / f"floors-{os.getpid()}")
     )
-    result = build_result(lecture, run, floors, began, time.perf_counter()) if floors else None
-    if result is None:
-        print(f"pipeline total {run['total']:.1f} s (floors skipped: nothing recorded)")
-        return 0
+    result = build_result(lecture, run, floors, began, time.perf_counter())
     print_result(result)
     if not args.source:
         results = load_results()

@@ -113,7 +113,13 @@ def _report(settings: Settings, job_id: str, as_json: bool) -> None:
 def process(
     source: Annotated[str, typer.Argument(help="A lecture file, or an s3://bucket/key URL.")],
     clips: Annotated[int | None, typer.Option("--clips", min=1, max=50, help="How many clips (default 5).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="original | vertical (1080x1920).")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="original | vertical (9:16: 1080x1920, 720x1280 for screens up to 720 px wide).",
+        ),
+    ] = None,
     min_len: Annotated[float | None, typer.Option("--min-len", min=1, help="Shortest clip, seconds (default 30).")] = None,
     max_len: Annotated[float | None, typer.Option("--max-len", min=1, help="Longest clip, seconds (default 90).")] = None,
     burn_captions: Annotated[bool, typer.Option("--burn-captions", help="Burn subtitles into the video.")] = False,

@@ -18,6 +18,7 @@ from prefect import Task
 
 from db.models import STAGES as SEED_STAGES
 from flows.progress import JobProgress
+from highlights.memory import return_freed_memory
 from highlights.settings import Settings
 from tasks import (
     compilation,
@@ -146,6 +147,13 @@ class PipelineRun:
         def on_completion(task: Any, run: Any, state: Any) -> None:
             hooks.completed(task, run, state)
             progress.stage_finished(name)
+            # What the stage loaded (a model, OCR sessions) is garbage now; the stages
+            # still to come, and the branch running beside them, get its memory.
+            return_freed_memory()
+
+        def on_failure(task: Any, run: Any, state: Any) -> None:
+            hooks.failed(task, run, state)
+            return_freed_memory()
 
         def should_retry(task: Any, run: Any, state: Any) -> bool:
             # A plain function on purpose: Prefect calls `retry_condition_fn` only when
@@ -161,5 +169,5 @@ class PipelineRun:
             timeout_seconds=spec.timeout_seconds(self.duration),
             on_running=[on_running],
             on_completion=[on_completion],
-            on_failure=[hooks.failed],
+            on_failure=[on_failure],
         )

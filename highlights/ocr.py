@@ -33,6 +33,7 @@ _MAX_UPSCALE = 2.0
 # still reads each line from the full-size image. Slide text is large, so detection needs
 # no more, and the default ("min" side 736, which upsamples every crop again) cost 25% more.
 _DETECTOR_SIDE = 960
+OCR_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class OcrUnavailable(RuntimeError):
 
 
 class OcrEngine:
-    """One loaded RapidOCR per process: loading the three ONNX sessions costs ~0.2 s."""
+    """A loaded RapidOCR (three ONNX sessions, about 0.2 s to load)."""
 
     _instance: OcrEngine | None = None
     _lock = threading.Lock()
@@ -78,13 +79,23 @@ class OcrEngine:
         self._calls = threading.Lock()  # onnxruntime sessions are shared: one image at a time
 
     @classmethod
+    def for_recording(cls) -> OcrEngine:
+        """A fresh engine for one recording's slides, on one thread: OCR runs beside
+        transcription, which keeps the other cores busy, and one thread costs a fifth
+        less CPU per slide than two (0.56 s against 0.69 s on a 720p slide here).
+
+        Not kept afterwards: loading takes about 0.2 s, while the sessions and the
+        buffers their reads leave behind hold 250-350 MB (measured on 720p slides)
+        that the later stages of the job need more."""
+        return cls(threads=OCR_THREADS)
+
+    @classmethod
     def shared(cls) -> OcrEngine:
-        """One thread: OCR runs beside transcription, which keeps the other cores busy,
-        and one thread costs a fifth less CPU per slide than two (0.56 s against 0.69 s
-        on a 720p slide here)."""
+        """One engine kept for the whole process, for tests and benchmarks that read
+        many decks."""
         with cls._lock:
             if cls._instance is None:
-                cls._instance = cls(threads=1)
+                cls._instance = cls(threads=OCR_THREADS)
             return cls._instance
 
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:

@@ -186,7 +186,7 @@ def read_slide_images(
     a build step whose next span only adds to it takes the read of the fuller picture
     (`highlights.slide_images`), so a build of five bullets costs one read, not five.
     """
-    engine = engine or OcrEngine.shared()
+    engine = engine or OcrEngine.for_recording()
     moments = [read_moment(a, b, not_blank) for a, b in spans]
     by_moment = {m: i for i, m in enumerate(moments)}
     lines: list[tuple[OcrLine, ...]] = [() for _ in spans]

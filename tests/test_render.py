@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -21,8 +22,10 @@ import srt
 from highlights.ffmpeg import ffmpeg_exe
 from highlights.render import RenderError, RenderOptions, render_clips
 from highlights.render.clip import encode_command, run
-from highlights.render.source import probe_source
+from highlights.render.framing import PixelRect
+from highlights.render.source import SourceVideo, probe_source
 from highlights.render.thumbnail import frame_score
+from highlights.render.vertical import vertical_frame
 from highlights.selection import SelectionOptions, select_clips, split_sentences
 from highlights.types import (
     ClipPlan,
@@ -325,11 +328,33 @@ def test_burned_captions_on_vertical_clip_sit_low(source, transcript, tmp_path):
     a, b = decode_frames(plain.video_path, "gray"), decode_frames(burned.video_path, "gray")
     diff = np.abs(frame_at(a, 1.2).astype(np.int16) - frame_at(b, 1.2).astype(np.int16))
     changed_rows = np.nonzero((diff > 60).sum(axis=1) > 5)[0]
-    assert len(changed_rows) > 40
-    assert changed_rows.min() > 1920 * 0.6 and changed_rows.max() < 1920 * 0.95
+    height = diff.shape[0]
+    assert height == 1280  # a 448 px screen gets the 720x1280 phone frame
+    assert len(changed_rows) > 40 * height / 1920
+    assert changed_rows.min() > height * 0.6 and changed_rows.max() < height * 0.95
 
 
 # --- vertical format -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "screen_share", "sar", "options", "expected"),
+    [
+        ((640, 360), 1.0, Fraction(1), {}, (720, 1280)),  # 360p screen share
+        ((960, 540), 0.7, Fraction(1), {}, (720, 1280)),  # 672 px screen beside a camera
+        ((1280, 720), 0.7, Fraction(1), {}, (1080, 1920)),  # 896 px screen
+        ((1920, 1080), 1.0, Fraction(1), {}, (1080, 1920)),
+        ((704, 576), 1.0, Fraction(16, 11), {}, (1080, 1920)),  # anamorphic: shown 1024 wide
+        ((640, 360), 1.0, Fraction(1), {"vertical_width": 540, "vertical_height": 960}, (540, 960)),
+        ((3840, 2160), 1.0, Fraction(1), {"vertical_width": 1440, "vertical_height": 2560},
+         (1440, 2560)),
+    ],
+)
+def test_vertical_frame_is_no_larger_than_the_screen_needs(size, screen_share, sar, options, expected):
+    width, height = size
+    src = SourceVideo(Path("lecture.mp4"), width, height, sar, 25.0, 60.0, True, 2)
+    screen = PixelRect(0, 0, round(width * screen_share / 2) * 2, height)
+    assert vertical_frame(screen, src, RenderOptions(format="vertical", **options)) == expected
 
 
 def test_vertical_clip_stacks_slide_over_face(source, tmp_path):
@@ -338,16 +363,17 @@ def test_vertical_clip_stacks_slide_over_face(source, tmp_path):
         source, [plan], None, SIDE_BY_SIDE, RenderOptions(format="vertical", **FAST), tmp_path
     )[0]
     info = probe(clip.video_path)
-    assert (info["width"], info["height"]) == (1080, 1920)
+    # The 448 px screen would only be upscaled into 1080 columns: the smaller phone frame.
+    assert (info["width"], info["height"]) == (720, 1280)
     assert clip.metadata["framing"] == "vertical_stack"
     frame = frame_at(decode_frames(clip.video_path), 1.0)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
     # Top: the slide, scaled to the full width: text edges, matching the source crop.
-    top_h = round(1080 * H / SLIDE_W / 2) * 2
+    top_h = round(720 * H / SLIDE_W / 2) * 2
     top = gray[:top_h]
     src = cv2.cvtColor(frame_at(decode_frames(source), plan.start + 1.0), cv2.COLOR_BGR2GRAY)
-    expected = cv2.resize(src[:, :SLIDE_W], (1080, top_h), interpolation=cv2.INTER_AREA)
+    expected = cv2.resize(src[:, :SLIDE_W], (720, top_h), interpolation=cv2.INTER_AREA)
     assert mad(top, expected) < 6
     edges = cv2.Canny(top, 80, 160)
     assert edges.mean() > 2.0  # text strokes
@@ -360,7 +386,7 @@ def test_vertical_clip_stacks_slide_over_face(source, tmp_path):
     assert len(cascade.detectMultiScale(top, 1.1, 5, minSize=(120, 120))) == 0
 
     thumb = cv2.imread(clip.thumbnail_path)
-    assert thumb.shape[:2] == (1920, 1080) and thumb.std() > 30
+    assert thumb.shape[:2] == (1280, 720) and thumb.std() > 30
 
 
 def test_vertical_screen_only_lecture_is_centred_on_a_blurred_fill(source, tmp_path):
@@ -375,12 +401,12 @@ def test_vertical_screen_only_lecture_is_centred_on_a_blurred_fill(source, tmp_p
     )[0]
     assert clip.metadata["framing"] == "vertical_blur_fill"
     gray = cv2.cvtColor(frame_at(decode_frames(clip.video_path), 0.5), cv2.COLOR_BGR2GRAY)
-    assert gray.shape == (1920, 1080)
-    fg_h = round(1080 * H / W / 2) * 2
-    y0 = (1920 - fg_h) // 2
+    assert gray.shape == (1280, 720)  # a 640 px screen: the smaller phone frame
+    fg_h = round(720 * H / W / 2) * 2
+    y0 = (1280 - fg_h) // 2
     centre, band = gray[y0 + 4 : y0 + fg_h - 4], gray[: y0 - 4]
     src = cv2.cvtColor(frame_at(decode_frames(source), plan.start + 0.5), cv2.COLOR_BGR2GRAY)
-    assert mad(centre, cv2.resize(src, (1080, fg_h))[4:-4]) < 6
+    assert mad(centre, cv2.resize(src, (720, fg_h))[4:-4]) < 6
     # The fill is the same picture, blurred: not black, and far smoother than the centre.
     assert band.mean() > 40
     assert cv2.Laplacian(band, cv2.CV_64F).var() * 20 < cv2.Laplacian(centre, cv2.CV_64F).var()
@@ -542,7 +568,6 @@ def test_generated_lecture_vertical_clip_shows_slide_and_presenter(name, tmp_pat
         tmp_path,
     )[0]
     frame = cv2.cvtColor(frame_at(decode_frames(clip.video_path), 0.5), cv2.COLOR_BGR2GRAY)
-    assert frame.shape == (1920, 1080)
     src = cv2.cvtColor(
         frame_at(decode_frames_near(FIXTURES / f"{name}.mp4", t + 0.5), t + 0.5), cv2.COLOR_BGR2GRAY
     )
@@ -552,7 +577,8 @@ def test_generated_lecture_vertical_clip_shows_slide_and_presenter(name, tmp_pat
         int(scr.y * sh) : int((scr.y + scr.height) * sh),
         int(scr.x * sw) : int((scr.x + scr.width) * sw),
     ]
-    box = screen_box_pixels(clip.metadata["framing"], screen.shape)
+    assert frame.shape == phone_frame(screen.shape[1])
+    box = screen_box_pixels(clip.metadata["framing"], screen.shape, frame.shape)
     x0, y0, x1, y1 = box
     shown = frame[y0:y1, x0:x1]
     expected = cv2.resize(screen, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
@@ -565,19 +591,29 @@ def test_generated_lecture_vertical_clip_shows_slide_and_presenter(name, tmp_pat
         assert frame[: y0 - 8].mean() > 20  # blurred fill, not black bars
     else:
         assert clip.metadata["framing"] == "vertical_stack"
-        faces = cascade.detectMultiScale(frame[y1:], 1.1, 5, minSize=(150, 150))
+        size = 150 * frame.shape[1] // 1080
+        faces = cascade.detectMultiScale(frame[y1:], 1.1, 5, minSize=(size, size))
         assert len(faces) >= 1, "no face in the camera part of the vertical clip"
 
 
-def screen_box_pixels(framing: str, screen_shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Where the screen lands in a 1080x1920 frame, from its aspect (independently derived)."""
+def phone_frame(screen_width: int) -> tuple[int, int]:
+    """(rows, columns) of the vertical frame a screen this wide gets: 720x1280 up to 720
+    px, otherwise 1080x1920."""
+    return (1280, 720) if screen_width <= 720 else (1920, 1080)
+
+
+def screen_box_pixels(
+    framing: str, screen_shape: tuple[int, int], frame_shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """Where the screen lands in the vertical frame, from its aspect (independently derived)."""
     h, w = screen_shape
+    out_h, out_w = frame_shape[:2]
     if framing == "vertical_stack":
-        top = min(round(1080 * h / w / 2) * 2, 1344)
-        return 0, 0, 1080, top
-    fg = round(1080 * h / w / 2) * 2
-    y0 = (1920 - fg) // 2
-    return 0, y0, 1080, y0 + fg
+        top = min(round(out_w * h / w / 2) * 2, round(out_h * 0.7 / 2) * 2)
+        return 0, 0, out_w, top
+    fg = round(out_w * h / w / 2) * 2
+    y0 = (out_h - fg) // 2
+    return 0, y0, out_w, y0 + fg
 
 
 def decode_frames_near(path: Path, t: float) -> list[tuple[float, np.ndarray]]:
@@ -678,10 +714,13 @@ def test_picture_in_picture_vertical_clip_shows_the_face_once(tmp_path):
     )[0]
     frame = frame_at(decode_frames(clip.video_path), 0.5)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    x0, y0, x1, y1 = screen_box_pixels(clip.metadata["framing"], (
-        round(layout.screen_region.height * truth["height"]), round(layout.screen_region.width * truth["width"])))
+    screen_shape = (round(layout.screen_region.height * truth["height"]),
+                    round(layout.screen_region.width * truth["width"]))
+    assert gray.shape == phone_frame(screen_shape[1])
+    x0, y0, x1, y1 = screen_box_pixels(clip.metadata["framing"], screen_shape, gray.shape)
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    assert len(cascade.detectMultiScale(gray[y1:], 1.1, 5, minSize=(150, 150))) >= 1
+    face = 150 * gray.shape[1] // 1080
+    assert len(cascade.detectMultiScale(gray[y1:], 1.1, 5, minSize=(face, face))) >= 1
     assert len(cascade.detectMultiScale(gray[y0:y1], 1.1, 3, minSize=(24, 24))) == 0
     # where the inset was, the slide's background colour (flat), not the camera
     cam, scr = layout.camera_region, layout.screen_region

@@ -37,6 +37,8 @@ class RenderOptions:
     preset: str = "veryfast"
     audio_bitrate: str = "128k"
     max_height: int = 1080  # `original` clips of taller sources are scaled down to this
+    # The largest vertical frame: a lecture whose screen is narrower than 720 px gets
+    # 720x1280 instead (`render.vertical.vertical_frame`).
     vertical_width: int = 1080
     vertical_height: int = 1920
     # Audiograms (clips of a recording without a usable picture) in the `original`

@@ -35,6 +35,12 @@ from highlights.types import LayoutResult, Region
 
 log = logging.getLogger(__name__)
 
+# Phone frame widths below the configured (largest) one, smallest first. 720x1280 is the
+# smallest frame short-video apps treat as HD. The lecture's screen is the detail in a
+# vertical clip: a screen narrower than a frame is only upscaled into it, so the larger
+# frame adds encoder time and bytes, not detail (a 360p lecture's screen is 430-640 px).
+SMALLER_VERTICAL_WIDTHS = (720,)
+
 # The screen may take at most this share of the height; the camera keeps the rest.
 MAX_SCREEN_SHARE = 0.7
 # Without a detected face, keep this share of the cut-away height below the crop
@@ -70,6 +76,17 @@ def vertical_composition(
     return _blur_filled(source, screen, options)
 
 
+def vertical_frame(screen: PixelRect, source: SourceVideo, options: RenderOptions) -> tuple[int, int]:
+    """The output size of a vertical clip: the smallest phone frame at least as wide as
+    the screen is shown, at most the configured `vertical_width` x `vertical_height`."""
+    largest_w, largest_h = options.vertical_width, options.vertical_height
+    screen_width = screen.width * float(source.sample_aspect)
+    for width in SMALLER_VERTICAL_WIDTHS:
+        if screen_width <= width < largest_w:
+            return width, even(width * largest_h / largest_w)
+    return largest_w, largest_h
+
+
 def _fit(aspect: float, box_w: int, box_h: int) -> tuple[int, int]:
     """The largest even size of the given aspect inside box_w x box_h."""
     if box_w / aspect <= box_h:
@@ -85,7 +102,7 @@ def _stacked(
     face_center: tuple[float, float] | None,
     inset_color: str | None = None,
 ) -> Composition:
-    out_w, out_h = options.vertical_width, options.vertical_height
+    out_w, out_h = vertical_frame(screen, source, options)
     top_w, top_h = _fit(display_aspect(screen, source), out_w, even(out_h * MAX_SCREEN_SHARE))
     cam_h = out_h - top_h
     cam_crop = _cover_crop(camera, source, out_w / cam_h, face_center)
@@ -181,7 +198,7 @@ def _cover_crop(
 
 
 def _blur_filled(source: SourceVideo, screen: PixelRect, options: RenderOptions) -> Composition:
-    out_w, out_h = options.vertical_width, options.vertical_height
+    out_w, out_h = vertical_frame(screen, source, options)
     aspect = display_aspect(screen, source)
     fg_w, fg_h = _fit(aspect, out_w, out_h)
     # The background is blurred at a quarter of the size: same look, a fraction of the cost.

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -57,26 +56,23 @@ BATCHED_SEGMENT_TIMESTAMPS = False
 # (window samples, language or None) -> (segments, as they are decoded; TranscriptionInfo)
 Decoder = Callable[[np.ndarray, "str | None"], tuple[Iterable[Any], Any]]
 
-_models: dict[tuple[str, int], Any] = {}
-_models_lock = threading.Lock()
-
 
 def load_model(folder: str, cpu_threads: int) -> Any:
-    """One WhisperModel per (folder, threads) per process: loading costs seconds."""
-    key = (folder, cpu_threads)
-    with _models_lock:
-        if key not in _models:
-            from faster_whisper import WhisperModel
+    """A WhisperModel for one recording, loaded in the thread that decodes with it.
 
-            try:
-                _models[key] = WhisperModel(
-                    folder, device="cpu", compute_type="int8", cpu_threads=cpu_threads
-                )
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise TranscriptionError(
-                    f"could not load the Whisper model in {folder}: {exc}", transient=False
-                ) from None
-        return _models[key]
+    Not kept for the next recording: loading costs 1.3-1.5 s, while a model kept in the
+    process holds about 180 MB through every later stage of the job (the clip renders
+    among them), and decoding with a model loaded by a thread that has since ended ran
+    5-7x slower (Prefect's task threads end with each flow run).
+    """
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise TranscriptionError(
+            f"could not load the Whisper model in {folder}: {exc}", transient=False
+        ) from None
 
 
 class LocalWhisperTranscriber:
