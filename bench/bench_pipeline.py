@@ -514,8 +514,14 @@ def timed_ffmpeg(args: list[str]) -> dict[str, float]:
 
 
 TRANSCRIBE_ALONE = """
-import json, resource, sys, time
+import json, sys, time
 import psutil
+
+def peak_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child started from this
+    # benchmark (1.5 GB after the pipeline) would report the benchmark's own peak.
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) / 1024
 from highlights.settings import load_settings
 from highlights.transcription import get_transcriber
 
@@ -527,7 +533,7 @@ transcriber.transcribe(sys.argv[1])
 after = proc.cpu_times()
 print(json.dumps({"wall": time.perf_counter() - began,
                   "cpu": after.user + after.system - before.user - before.system,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_mb()}))
 """
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from highlights.memory import return_freed_memory
 from highlights.transcription.base import ProgressCallback, ProgressReporter, TranscriptionError
 from highlights.transcription.chunking import plan_chunks
 from highlights.transcription.model_store import resolve_model
@@ -151,6 +152,10 @@ class LocalWhisperTranscriber:
         language = self.language
         raw: list[RawSegment] = []
         for window in windows:
+            # The last window's decoder buffers are free but still held by the heap;
+            # handing them back keeps the peak at one window's (910 -> 800 MB on 30
+            # minutes of dense speech, batch 4): glibc does not reuse them in place.
+            return_freed_memory()
             samples = audio.read_span(window.start, window.end)
             segments, details = decode(samples, language)
             language = language or details.language
