@@ -108,4 +108,27 @@ def prefect_api(api: TemporaryApi | None, timeout: float) -> Iterator[None]:
 
     api.wait_ready(timeout)
     with temporary_settings(updates={PREFECT_API_URL: api.url}):
-        yield
+        try:
+            yield
+        finally:
+            deliver_pending(_DELIVERY_SECONDS)
+
+
+# Events and logs of a finished job reach the API in well under a second here.
+_DELIVERY_SECONDS = 10.0
+
+
+def deliver_pending(timeout: float) -> None:
+    """Send what Prefect's background workers still queue for the API, while it runs.
+
+    The events and API-log workers connect when they start and keep that address; they
+    are drained only at interpreter exit. A process that ran a job against a temporary
+    API that has since stopped then waited at exit on a worker with a dead connection
+    (the test process, which runs several jobs, hung for over 20 minutes). Draining
+    stops the workers; the next job's flow starts fresh ones on its own API.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (EventsWorker, APILogWorker):
+        worker.drain_all(timeout=timeout)

@@ -8,6 +8,10 @@ without OCR on a one-hour lecture, docs/benchmarks.md: +0, +4 and +56 s niced ag
 +24 s at normal priority; the machine's noise leaves the size of the gain open). A fresh thread
 because an unprivileged process cannot raise a thread's priority again, and the worker
 threads that run stages are reused. Elsewhere the work runs at normal priority.
+
+Work on the critical path says so (`critical_work`): low-priority work that could use
+more threads waits for `critical_work_done` before it takes a second core, so it uses
+the cores the transcriber leaves once it has finished, and never competes with it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,43 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 
 NICENESS = 10
+
+_critical = threading.Condition()
+_critical_running = 0
+
+
+@contextlib.contextmanager
+def critical_work() -> Iterator[None]:
+    """Mark the enclosed work as the critical path for as long as it runs."""
+    global _critical_running
+    with _critical:
+        _critical_running += 1
+    try:
+        yield
+    finally:
+        with _critical:
+            _critical_running -= 1
+            _critical.notify_all()
+
+
+def critical_work_done(timeout: float) -> bool:
+    """Wait up to `timeout` seconds for no critical work to be running in this process."""
+    with _critical:
+        return _critical.wait_for(lambda: _critical_running == 0, timeout)
+
+
+def lower_this_thread() -> None:
+    """Nice the calling thread (Linux threads have their own nice value); elsewhere, or
+    when not allowed, it keeps normal priority."""
+    with contextlib.suppress(AttributeError, OSError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS))
 
 
 def run_at_low_priority(work: Callable[[], T], name: str = "low-priority") -> T:
@@ -29,10 +64,7 @@ def run_at_low_priority(work: Callable[[], T], name: str = "low-priority") -> T:
     failure: list[BaseException] = []
 
     def body() -> None:
-        # not Linux, or not allowed: normal priority
-        with contextlib.suppress(AttributeError, OSError):
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS))
+        lower_this_thread()
         try:
             outcome["value"] = work()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread

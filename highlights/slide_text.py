@@ -33,6 +33,7 @@ import numpy as np
 
 from highlights.low_priority import run_at_low_priority
 from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
+from highlights.ocr_readers import OcrReaders
 from highlights.slide_images import Thumbnail, only_adds, same_picture
 from highlights.titles import normalize
 from highlights.types import Region, Slide, SlideLine
@@ -71,6 +72,7 @@ class SlideDeck:
     slides: list[Slide]
     reads: int = 0  # spans between slide changes
     ocr_reads: int = 0  # pictures OCR read: a repeated picture or a build step is read once
+    ocr_readers: int = 1  # OCR engines that took part (a second joins once transcription is done)
     seconds: float = 0.0
     engine: str = ENGINE_NAME
     has_sections: bool = False
@@ -85,6 +87,7 @@ class SlideDeck:
             "engine": self.engine,
             "slides_read": self.reads,
             "ocr_reads": self.ocr_reads,
+            "ocr_readers": self.ocr_readers,
             "slides": len(self.slides),
             "slides_with_text": self.with_text,
             "titled": sum(1 for s in self.slides if s.title),
@@ -167,6 +170,7 @@ class SlideImages:
 
     reads: list[SlideRead]
     ocr_reads: int
+    readers_used: int = 1  # OCR engines that read at least one picture
 
 
 def read_slide_images(
@@ -177,6 +181,7 @@ def read_slide_images(
     *,
     not_blank: Callable[[float], bool] | None = None,
     engine: OcrEngine | None = None,
+    readers: int = 2,
     progress: Callable[[float], None] | None = None,
 ) -> SlideImages:
     """OCR one frame per span, each distinct picture once; spans with nothing legible
@@ -185,44 +190,47 @@ def read_slide_images(
     A picture seen before (the lecturer went back to a slide) takes the earlier read;
     a build step whose next span only adds to it takes the read of the fuller picture
     (`highlights.slide_images`), so a build of five bullets costs one read, not five.
+    The pictures are read by `readers` OCR engines (`highlights.ocr_readers`): the
+    first beside the transcriber, the others once it is done; `engine` is the first.
     """
-    engine = engine or OcrEngine.for_recording()
     moments = [read_moment(a, b, not_blank) for a, b in spans]
     by_moment = {m: i for i, m in enumerate(moments)}
-    lines: list[tuple[OcrLine, ...]] = [() for _ in spans]
-    seen: list[tuple[Thumbnail, tuple[OcrLine, ...]]] = []
-    ocr_reads = 0
+    picture_of: list[int | None] = [None for _ in spans]  # index into `pictures`
+    pictures: list[Thumbnail] = []  # each distinct picture, read once
+    readers: OcrReaders[int] = OcrReaders(engine, readers=readers)
 
     def settle(indices: list[int], crop: np.ndarray, thumb: Thumbnail) -> None:
-        """Give the spans showing this picture its text: an earlier read of the same
-        picture, or a new one."""
-        nonlocal ocr_reads
-        found = next((text for earlier, text in seen if same_picture(earlier, thumb)), None)
+        """Give the spans showing this picture its read: an earlier picture's, or a new one."""
+        found = next((k for k, earlier in enumerate(pictures) if same_picture(earlier, thumb)), None)
         if found is None:
-            ocr_reads += 1
-            found = tuple(engine.read(crop))
-            seen.append((thumb, found))
+            found = len(pictures)
+            pictures.append(thumb)
+            readers.submit(found, crop)
         for i in indices:
-            lines[i] = found
+            picture_of[i] = found
 
     # The latest picture, not read yet: the next one may only add to it.
     pending: tuple[list[int], np.ndarray, Thumbnail] | None = None
-    for done, (moment, frame) in enumerate(grab_frames(path, moments), start=1):
-        crop = screen_crop(frame, screen, camera)
-        thumb = Thumbnail.of(crop)
-        index = by_moment[moment]
-        if pending is not None and only_adds(pending[2], thumb):
-            pending = ([*pending[0], index], crop, thumb)
-        else:
-            if pending is not None:
-                settle(*pending)
-            pending = ([index], crop, thumb)
-        if progress is not None:
-            progress(done / max(1, len(spans)))
-    if pending is not None:
-        settle(*pending)
+    try:
+        for done, (moment, frame) in enumerate(grab_frames(path, moments), start=1):
+            crop = screen_crop(frame, screen, camera)
+            thumb = Thumbnail.of(crop)
+            index = by_moment[moment]
+            if pending is not None and only_adds(pending[2], thumb):
+                pending = ([*pending[0], index], crop, thumb)
+            else:
+                if pending is not None:
+                    settle(*pending)
+                pending = ([index], crop, thumb)
+            if progress is not None:
+                progress(done / max(1, len(spans)))
+        if pending is not None:
+            settle(*pending)
+    finally:
+        texts = readers.results()
+    lines = [() if k is None else texts[k] for k in picture_of]
     reads = [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
-    return SlideImages(reads, ocr_reads)
+    return SlideImages(reads, len(pictures), readers.readers_used)
 
 
 def _band(line: OcrLine) -> str | None:
@@ -377,6 +385,7 @@ def read_deck(
         slides=[s for s in slides if s.title or s.lines],
         reads=len(images.reads),
         ocr_reads=images.ocr_reads,
+        ocr_readers=images.readers_used,
         seconds=time.monotonic() - began,
         has_sections=has_sections,
     )

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from highlights.audio import extract_audio
+from highlights.low_priority import critical_work_done
 from highlights.settings import load_settings
 from highlights.transcription import TranscriptionError, get_transcriber
 from highlights.transcription.local import LocalWhisperTranscriber
@@ -228,3 +229,14 @@ def test_segment_cleanup_splits_at_gaps_and_drops_words_in_pauses():
     assert [s.text for s in kept] == ["Fine."]
     assert kept[0].confidence == pytest.approx(math.exp(-0.1), abs=1e-4)
     assert [d.reason for d in dropped] == ["in_silence", "no_speech"]
+
+
+def test_decoding_is_marked_as_critical_work(narration):
+    """Slide OCR takes a second core only when no transcription is decoding."""
+    _truth, wav, _transcript, _shares, _elapsed = narration
+    critical_seen: list[bool] = []
+    LocalWhisperTranscriber("base").transcribe(
+        str(wav), duration=15.0, progress=lambda _share: critical_seen.append(not critical_work_done(0))
+    )
+    assert critical_seen and all(critical_seen)
+    assert critical_work_done(0)

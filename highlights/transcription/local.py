@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from highlights.low_priority import critical_work
 from highlights.memory import return_freed_memory
 from highlights.transcription.base import ProgressCallback, ProgressReporter, TranscriptionError
 from highlights.transcription.chunking import plan_chunks
@@ -34,7 +35,7 @@ from highlights.transcription.segments import (
     shift,
     split_at_sentences,
 )
-from highlights.transcription.wav import open_wav, pause_map
+from highlights.transcription.wav import WavAudio, open_wav, pause_map
 from highlights.types import Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,11 @@ class LocalWhisperTranscriber:
             return Transcript(
                 [], self.language, self.name, self.model, {"duration": round(total, 3)}
             )
+        # while it decodes, slide OCR keeps to one niced reader (highlights.ocr_readers)
+        with critical_work():
+            return self._transcribe(audio, total, progress)
+
+    def _transcribe(self, audio: WavAudio, total: float, progress: ProgressCallback | None) -> Transcript:
         folder, source = resolve_model(self.model)
         model = load_model(folder, self.cpu_threads)
         started = time.monotonic()
