@@ -75,3 +75,47 @@ def only_adds(earlier: Thumbnail, later: Thumbnail) -> bool:
         return changed is not None
     # what disappeared or was redrawn lies on the earlier picture's strokes
     return float(earlier.detail[changed].mean()) <= ADD_DETAIL_SHARE
+
+
+# A changed area whose bounding box covers at most this share of the picture is read on
+# its own (`changed_box`); a larger change is a new picture, read whole.
+PART_AREA = 0.25
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in shares (0-1) of a picture's width and height."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.right - self.left) * max(0.0, self.bottom - self.top)
+
+    def overlaps(self, left: float, top: float, right: float, bottom: float) -> bool:
+        return left < self.right and right > self.left and top < self.bottom and bottom > self.top
+
+    def grown(self, by_x: float, by_y: float) -> Box:
+        return Box(max(0.0, self.left - by_x), max(0.0, self.top - by_y),
+                   min(1.0, self.right + by_x), min(1.0, self.bottom + by_y))
+
+    def union(self, left: float, top: float, right: float, bottom: float) -> Box:
+        return Box(min(self.left, left), min(self.top, top),
+                   max(self.right, right), max(self.bottom, bottom))
+
+
+def changed_box(earlier: Thumbnail, later: Thumbnail) -> Box | None:
+    """Where `later` differs from `earlier` (a slide number, a highlighted line, an
+    annotation), when that is a small part of the picture; None when the pictures differ
+    too widely (or not at all) for a read of the part to serve."""
+    changed = _changed(earlier, later)
+    if changed is None or not changed.any():
+        return None
+    rows = np.flatnonzero(changed.any(axis=1))
+    cols = np.flatnonzero(changed.any(axis=0))
+    height, width = changed.shape
+    box = Box(cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height)
+    return box if box.area <= PART_AREA else None

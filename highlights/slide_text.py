@@ -34,7 +34,7 @@ import numpy as np
 from highlights.low_priority import run_at_low_priority
 from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
 from highlights.ocr_readers import OcrReaders
-from highlights.slide_images import Thumbnail, only_adds, same_picture
+from highlights.slide_images import Box, Thumbnail, changed_box, only_adds, same_picture
 from highlights.titles import normalize
 from highlights.types import Region, Slide, SlideLine
 
@@ -73,6 +73,7 @@ class SlideDeck:
     reads: int = 0  # spans between slide changes
     ocr_reads: int = 0  # pictures OCR read: a repeated picture or a build step is read once
     ocr_readers: int = 1  # OCR engines that took part (a second joins once transcription is done)
+    part_reads: int = 0  # of ocr_reads, pictures read only where they differ from an earlier one
     seconds: float = 0.0
     engine: str = ENGINE_NAME
     has_sections: bool = False
@@ -88,6 +89,7 @@ class SlideDeck:
             "slides_read": self.reads,
             "ocr_reads": self.ocr_reads,
             "ocr_readers": self.ocr_readers,
+            "part_reads": self.part_reads,
             "slides": len(self.slides),
             "slides_with_text": self.with_text,
             "titled": sum(1 for s in self.slides if s.title),
@@ -171,6 +173,7 @@ class SlideImages:
     reads: list[SlideRead]
     ocr_reads: int
     readers_used: int = 1  # OCR engines that read at least one picture
+    part_reads: int = 0  # pictures of those read only where they differ from an earlier one
 
 
 def read_slide_images(
@@ -197,6 +200,7 @@ def read_slide_images(
     by_moment = {m: i for i, m in enumerate(moments)}
     picture_of: list[int | None] = [None for _ in spans]  # index into `pictures`
     pictures: list[Thumbnail] = []  # each distinct picture, read once
+    parts: list[bool] = []  # per picture: only its part that differs from an earlier one read
     readers: OcrReaders[int] = OcrReaders(engine, readers=readers)
 
     def settle(indices: list[int], crop: np.ndarray, thumb: Thumbnail) -> None:
@@ -204,8 +208,10 @@ def read_slide_images(
         found = next((k for k, earlier in enumerate(pictures) if same_picture(earlier, thumb)), None)
         if found is None:
             found = len(pictures)
+            like = _smallest_change(pictures, thumb)
             pictures.append(thumb)
-            readers.submit(found, crop)
+            readers.submit(found, crop, like=like)
+            parts.append(like is not None)
         for i in indices:
             picture_of[i] = found
 
@@ -230,7 +236,15 @@ def read_slide_images(
         texts = readers.results()
     lines = [() if k is None else texts[k] for k in picture_of]
     reads = [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
-    return SlideImages(reads, len(pictures), readers.readers_used)
+    return SlideImages(reads, len(pictures), readers.readers_used, sum(parts))
+
+
+def _smallest_change(pictures: Sequence[Thumbnail], thumb: Thumbnail) -> tuple[int, Box] | None:
+    """The earlier picture that `thumb` differs from in the smallest part, and that part;
+    None when it differs widely from all of them."""
+    boxes = [(k, changed_box(earlier, thumb)) for k, earlier in enumerate(pictures)]
+    small = [(k, box) for k, box in boxes if box is not None]
+    return min(small, key=lambda kb: kb[1].area, default=None)
 
 
 def _band(line: OcrLine) -> str | None:
@@ -386,6 +400,7 @@ def read_deck(
         reads=len(images.reads),
         ocr_reads=images.ocr_reads,
         ocr_readers=images.readers_used,
+        part_reads=images.part_reads,
         seconds=time.monotonic() - began,
         has_sections=has_sections,
     )

@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from highlights.slide_images import Thumbnail, only_adds, same_picture
+from highlights.ocr import OcrEngine
+from highlights.ocr_readers import read_part
+from highlights.slide_images import Thumbnail, changed_box, only_adds, same_picture
 from highlights.slide_text import read_slide_images, slide_spans
 from highlights.titles import normalize
 from highlights.types import Region
@@ -115,3 +117,51 @@ def test_a_revisited_slide_and_a_build_are_each_read_once(tmp_path: Path) -> Non
     for k in (1, 2, 3):  # each build step carries the whole slide's text
         assert normalize(b.title) in texts[k]
         assert all(normalize(bullet.text) in texts[k] for bullet in b.bullets), texts[k]
+
+
+def texts_of(lines) -> list[str]:  # noqa: ANN001
+    return sorted(normalize(line.text) for line in lines)
+
+
+def holds_slide(lines, script: SlideScript) -> bool:  # noqa: ANN001
+    """The read holds the slide's title and every bullet, each on a line of its own."""
+    texts = texts_of(lines)
+    return all(normalize(t) in texts for t in (script.title, *(b.text for b in script.bullets)))
+
+
+def test_a_changed_slide_number_is_read_in_its_part_only() -> None:
+    engine = OcrEngine.shared()
+    before, after = compressed(slide(0, 0, number=3)), compressed(slide(0, 0, number=17))
+    box = changed_box(thumb(before), thumb(after))
+    assert box is not None and box.area < 0.02, box
+    part = read_part(engine, after, tuple(engine.read(before)), box)
+    assert holds_slide(part, TOPICS[0].slides[0])
+    assert "17" in texts_of(part) and "3" not in texts_of(part)
+    assert changed_box(thumb(before), thumb(before)) is None  # nothing changed
+    # another slide of the same design changes all its text: however it is read, it
+    # reads as that slide
+    other = compressed(slide(1, 0))
+    box = changed_box(thumb(before), thumb(other))
+    read = engine.read(other) if box is None else read_part(engine, other, tuple(engine.read(before)), box)
+    assert holds_slide(read, TOPICS[1].slides[0])
+    assert not any(normalize(b.text) in texts_of(read) for b in TOPICS[0].slides[0].bullets)
+
+
+def test_a_changed_word_is_read_in_its_part_and_the_rest_kept() -> None:
+    engine = OcrEngine.shared()
+    script = TOPICS[0].slides[0]
+    bullets = list(script.bullets)
+    words = bullets[1].text.split()
+    bullets[1] = BulletScript(" ".join([*words[:-1], "quickly" if words[-1] != "quickly" else "slowly"]), ())
+    changed = SlideScript(script.title, tuple(bullets))
+    before = compressed(slide(0, 0))
+    after = compressed(render_slide(changed, len(bullets), "Data Structures 101", 3, 0, SIZE))
+    box = changed_box(thumb(before), thumb(after))
+    assert box is not None
+    earlier = tuple(engine.read(before))
+    part = read_part(engine, after, earlier, box)
+    assert normalize(bullets[1].text) in texts_of(part)
+    assert normalize(script.bullets[1].text) not in texts_of(part)
+    assert holds_slide(part, changed)
+    # the lines outside the part are the earlier read's, boxes and all
+    assert [ln for ln in earlier if normalize(ln.text) == normalize(script.title)][0] in part
