@@ -86,12 +86,11 @@ class OcrReaders(Generic[K]):
         self._closed = threading.Event()
         self._new_engine = new_engine
         self._threads = [
-            threading.Thread(target=self._read, args=(first, index > 0), daemon=True,
-                             name=f"slide-ocr-{index + 1}")
+            threading.Thread(target=self._read, args=(index, first if index == 0 else None),
+                             daemon=True, name=f"slide-ocr-{index + 1}")
             for index in range(max(1, readers))
         ]  # fmt: skip
-        self.readers_used = 0
-        self._count_lock = threading.Lock()
+        self._pictures_read = [0] * len(self._threads)  # by each reader; its own slot
         for thread in self._threads:
             thread.start()
 
@@ -109,6 +108,11 @@ class OcrReaders(Generic[K]):
             except queue.Full:
                 continue
 
+    @property
+    def readers_used(self) -> int:
+        """How many readers read at least one picture."""
+        return sum(1 for count in self._pictures_read if count)
+
     def results(self) -> dict[K, tuple[OcrLine, ...]]:
         """Every submitted picture's lines, once all are read."""
         self._closed.set()
@@ -122,10 +126,10 @@ class OcrReaders(Generic[K]):
             self._closed.set()
             raise self._failures[0]
 
-    def _read(self, engine: OcrEngine | None, waits: bool) -> None:
+    def _read(self, index: int, engine: OcrEngine | None) -> None:
         lower_this_thread()
         try:
-            if waits:
+            if index > 0:
                 # the second reader: only once no critical work holds the cores
                 while not critical_work_done(_POLL_SECONDS):
                     if self._finished():
@@ -133,7 +137,6 @@ class OcrReaders(Generic[K]):
                 # the transcriber's heap is free but still held: hand it back before
                 # this reader's engine takes its own (otherwise the two add up)
                 return_freed_memory()
-            used = False
             while True:
                 try:
                     key, image, like = self._jobs.get(timeout=_POLL_SECONDS)
@@ -141,10 +144,7 @@ class OcrReaders(Generic[K]):
                     if self._finished():
                         return
                     continue
-                if not used:
-                    used = True
-                    with self._count_lock:
-                        self.readers_used += 1
+                self._pictures_read[index] += 1
                 engine = engine or self._new_engine()
                 if like is None:
                     self._results[key] = tuple(engine.read(image))
