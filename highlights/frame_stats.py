@@ -1,4 +1,4 @@
-"""Frame statistics shared by the visual analyses: is the screen blank?
+"""Frame statistics shared by the visual analyses: is the screen blank, did it change?
 
 A sampled frame is blank when its picture is uniform (a black, white or single-colour
 screen): the standard deviation of its luma is tiny, or it is very dark with little
@@ -8,6 +8,8 @@ layout analysis and slide-change detection all use the same rule.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,19 +42,7 @@ def blank_mask(visual: VisualSamples, screen: Region | None = None, camera: Regi
     n, height, width = visual.frames.shape
     if n == 0:
         return np.zeros(0, dtype=bool)
-    keep = np.zeros((height, width), dtype=bool)
-    area = _area_slices(screen, height, width)
-    if area is None:
-        keep[:] = True
-    else:
-        keep[area] = True
-        cam = _area_slices(camera, height, width)
-        if cam is not None:
-            # grow the camera box a little so its blurred border never counts
-            cy, cx = cam
-            keep[max(cy.start - 2, 0) : cy.stop + 2, max(cx.start - 2, 0) : cx.stop + 2] = False
-        if keep.sum() < 0.01 * keep.size:
-            keep[:] = True
+    keep = judged_area(screen, camera, height, width)
     if keep.all():
         return _blank_rule(np.asarray(visual.luma_mean), np.asarray(visual.luma_std))
     mean = np.empty(n, dtype=np.float32)
@@ -62,6 +52,56 @@ def blank_mask(visual: VisualSamples, screen: Region | None = None, camera: Regi
         mean[i : i + len(block)] = kept.mean(axis=1)
         std[i : i + len(block)] = kept.std(axis=1)
     return _blank_rule(mean, std)
+
+
+def judged_area(screen: Region | None, camera: Region | None, height: int, width: int) -> np.ndarray:
+    """Boolean mask of a sample: the screen minus the camera (grown a little, so its
+    blurred border never counts); the whole frame without a usable screen region."""
+    keep = np.zeros((height, width), dtype=bool)
+    area = _area_slices(screen, height, width)
+    if area is None:
+        keep[:] = True
+        return keep
+    keep[area] = True
+    cam = _area_slices(camera, height, width)
+    if cam is not None:
+        cy, cx = cam
+        keep[max(cy.start - 2, 0) : cy.stop + 2, max(cx.start - 2, 0) : cx.stop + 2] = False
+    if keep.sum() < 0.01 * keep.size:
+        keep[:] = True
+    return keep
+
+
+# Grey levels a sample's pixel must change by to count (as `slide_images.CHANGE_LEVEL`),
+# and how many pixels of the judged area may: on 256-px samples of 720p side-by-side
+# slides, pictures a bullet apart differ in 1.4-1.8% of the screen's pixels, pictures of
+# the same slide in none.
+SCREEN_CHANGE_LEVEL = 40
+SCREEN_SAME_PIXELS = 2
+
+
+def screen_unchanged(
+    visual: VisualSamples, screen: Region | None, camera: Region | None
+) -> Callable[[float, float], bool]:
+    """`unchanged(a, b)`: the screen shows the same picture at `a` as at `b`, judged on
+    the samples on both sides of `a` against the one nearest `b` (so a change between
+    two samples next to `a` counts as a change)."""
+    n, height, width = visual.frames.shape
+    keep = judged_area(screen, camera, height, width)
+
+    def unchanged(a: float, b: float) -> bool:
+        if n == 0:
+            return False
+        after = int(np.clip(np.searchsorted(visual.times, a), 0, n - 1))
+        reference = visual.frame_at(b)[keep]
+        for index in {max(after - 1, 0), after}:
+            sample = visual.read(index, index + 1)[0][keep]
+            changed = np.abs(sample.astype(np.int16) - reference) > SCREEN_CHANGE_LEVEL
+            if int(changed.sum()) > SCREEN_SAME_PIXELS:
+                return False
+        return True
+
+    return unchanged
 
 
 def _blank_rule(mean: np.ndarray, std: np.ndarray) -> np.ndarray:

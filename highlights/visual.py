@@ -15,6 +15,8 @@ stages, which run as separate tasks, share it through files:
 - `keyframes.npy` / `keyframe_times.npy`: a dozen fine gray frames spread over the
   video, on which the layout stage looks for the presenter's face without going back
   to the video;
+- `intra_times.npy`: when the source's key frames fall, so the slide reader can take a
+  picture where seeking costs one decoded frame;
 - `visual.json`: shapes, rates and facts about the source.
 
 Decoding is threaded, and only sampled frames are converted (one swscale call to the
@@ -71,6 +73,9 @@ class VisualSamples:
         default_factory=lambda: np.zeros((0, 0, 0), np.uint8)
     )  # (k, fh, fw)
     keyframe_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # When the source's own key (intra) frames fall: a reader seeking to one decodes a
+    # single frame, where any other time costs every frame since the key frame before it.
+    intra_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -129,6 +134,8 @@ class VisualSamples:
         fine = np.load(out_dir / "fine.npz")
         keyframes = np.load(out_dir / "keyframes.npy")
         keyframe_times = np.load(out_dir / "keyframe_times.npy")
+        intra_path = out_dir / "intra_times.npy"  # absent from passes stored before it
+        intra_times = np.load(intra_path) if intra_path.exists() else np.zeros(0)
         return cls(
             out_dir=out_dir,
             times=np.load(out_dir / "times.npy"),
@@ -147,6 +154,7 @@ class VisualSamples:
             codec=meta.get("codec", ""),
             keyframes=keyframes,
             keyframe_times=keyframe_times,
+            intra_times=intra_times,
             meta=meta,
         )
 
@@ -284,6 +292,7 @@ def _run_pass(
     next_key = key_interval / 2
     keyframes: list[np.ndarray] = []
     keyframe_times: list[float] = []
+    intra_times: list[float] = []
 
     with (out_dir / "frames.u8").open("wb") as frames_file:
         for packet in container.demux(stream):
@@ -299,6 +308,8 @@ def _run_pass(
                     else frame_index / rate
                 )
                 frame_index += 1
+                if frame.key_frame:
+                    intra_times.append(t)
                 last_time = max(last_time, t)
                 if t + 1e-6 < next_time:
                     continue
@@ -344,6 +355,7 @@ def _run_pass(
         out_dir / "keyframes.npy", np.asarray(keyframes, dtype=np.uint8).reshape(-1, fine_h, fine_w)
     )
     np.save(out_dir / "keyframe_times.npy", np.asarray(keyframe_times, dtype=np.float64))
+    np.save(out_dir / "intra_times.npy", np.asarray(intra_times, dtype=np.float64))
     sar_text = f"{sar.numerator}:{sar.denominator}" if sar and sar > 0 else "1:1"
     meta = {
         "version": _FORMAT_VERSION,

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.loaders import replace_stage_rows
 from db.models import Job, LayoutAnalysis
-from highlights.frame_stats import blank_mask
+from highlights.frame_stats import blank_mask, screen_unchanged
 from highlights.layout import analyze_layout
-from highlights.slide_text import SlideDeck, read_deck
+from highlights.slide_text import KeyFrames, SlideDeck, read_deck
 from highlights.types import LayoutResult
 from highlights.visual import VisualSamples, visual_pass
 from tasks.context import SLIDES_JSON, VISUAL_DIR, StageContext, StageResult
@@ -121,8 +121,12 @@ def _read_slides(ctx: StageContext, recording: _Recording, visual: VisualSamples
     if visual.count and blank.mean() > 0.95:
         notes.append("slide text: skipped, the screen is blank")
         return None
+    # slides are read at a key frame where the screen shows the same picture there
+    key_frames = KeyFrames(
+        visual.intra_times, screen_unchanged(visual, layout.screen_region, layout.camera_region)
+    )
     deck = read_deck(recording.local(ctx), slide_changes, duration, layout.screen_region,
-                     layout.camera_region, not_blank=not_blank)
+                     layout.camera_region, not_blank=not_blank, key_frames=key_frames)
     notes.extend(deck.notes)
     if deck.slides and not any(s.title for s in deck.slides):
         notes.append("slide text: no slide titles found (little text on the slides)")
