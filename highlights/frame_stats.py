@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from highlights.slide_images import CHANGE_LEVEL
 from highlights.types import Region
 from highlights.visual import VisualSamples
 
@@ -72,11 +73,10 @@ def judged_area(screen: Region | None, camera: Region | None, height: int, width
     return keep
 
 
-# Grey levels a sample's pixel must change by to count (as `slide_images.CHANGE_LEVEL`),
-# and how many pixels of the judged area may: on 256-px samples of 720p side-by-side
-# slides, pictures a bullet apart differ in 1.4-1.8% of the screen's pixels, pictures of
-# the same slide in none.
-SCREEN_CHANGE_LEVEL = 40
+# How many pixels of the judged area may change by more than `CHANGE_LEVEL` (the slide
+# pictures' own noise bound) with the screen still the same: on 256-px samples of 720p
+# side-by-side slides, pictures a bullet apart differ in 1.4-1.8% of the screen's
+# pixels, pictures of the same slide in none.
 SCREEN_SAME_PIXELS = 2
 
 
@@ -96,7 +96,7 @@ def screen_unchanged(
         reference = visual.frame_at(b)[keep]
         for index in {max(after - 1, 0), after}:
             sample = visual.read(index, index + 1)[0][keep]
-            changed = np.abs(sample.astype(np.int16) - reference) > SCREEN_CHANGE_LEVEL
+            changed = np.abs(sample.astype(np.int16) - reference) > CHANGE_LEVEL
             if int(changed.sum()) > SCREEN_SAME_PIXELS:
                 return False
         return True
