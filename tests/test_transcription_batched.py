@@ -163,3 +163,48 @@ def test_a_negative_batch_size_is_a_permanent_error():
         LocalWhisperTranscriber(batch_size=-1)
     assert not caught.value.transient
 
+
+
+def test_pieces_are_encoded_and_aligned_one_at_a_time_with_the_same_words(tmp_path):
+    """The encoder and the word aligner take a batch's pieces one at a time (their
+    attention weights for a whole batch were the transcriber's memory peaks); the words,
+    their times and probabilities come out exactly as from the batched calls."""
+    from faster_whisper import BatchedInferencePipeline
+    from faster_whisper.audio import decode_audio
+
+    from highlights.transcription.local import BATCHED_VAD, PieceByPiece, load_model
+    from highlights.transcription.model_store import resolve_model
+
+    wav = tmp_path / "audio.wav"
+    extract_audio(shortest_lecture().with_suffix(".mp4"), wav)
+    audio = decode_audio(str(wav))[: int(MINUTE * 16000)]
+    model = load_model(resolve_model("base")[0], 2)
+    pieces_per_call: dict[str, list[int]] = {"encode": [], "align": []}
+    real_encode, real_align = model.encode, model.find_alignment
+
+    def encode(features):
+        pieces_per_call["encode"].append(1 if features.ndim == 2 else len(features))
+        return real_encode(features)
+
+    def find_alignment(tokenizer, text_tokens, *args, **kwargs):
+        pieces_per_call["align"].append(len(text_tokens))
+        return real_align(tokenizer, text_tokens, *args, **kwargs)
+
+    model.encode, model.find_alignment = encode, find_alignment
+
+    def words(decoder) -> tuple[list[tuple], dict[str, list[int]]]:
+        for calls in pieces_per_call.values():
+            calls.clear()
+        segments, _ = BatchedInferencePipeline(decoder).transcribe(
+            audio, language="en", batch_size=4, beam_size=5, word_timestamps=True,
+            without_timestamps=True, vad_filter=True, vad_parameters=dict(BATCHED_VAD),
+        )  # fmt: skip
+        found = [(w.start, w.end, w.word, w.probability) for s in segments for w in s.words]
+        return found, {name: list(calls) for name, calls in pieces_per_call.items()}
+
+    together, batched_calls = words(model)
+    apart, piece_calls = words(PieceByPiece(model))
+    assert max(batched_calls["encode"]) >= 2 and max(batched_calls["align"]) >= 2
+    assert set(piece_calls["encode"]) == {1} and set(piece_calls["align"]) == {1}
+    assert len(together) > 100
+    assert apart == together
