@@ -29,10 +29,16 @@ ENGINE_NAME = "rapidocr-ppocrv4"
 # The crop is scaled so its short side is about this many pixels (never down, at most 2x).
 _TARGET_SHORT_SIDE = 800
 _MAX_UPSCALE = 2.0
-# The detector finds lines on a copy whose long side is at most this; the recogniser
-# still reads each line from the full-size image. Slide text is large, so detection needs
-# no more, and the default ("min" side 736, which upsamples every crop again) cost 25% more.
-_DETECTOR_SIDE = 960
+# The detector finds lines on a smaller copy; the recogniser still reads each line from
+# the full-size image. Text on a slide is sized to the slide's height, so the copy's short
+# side is what decides whether the smallest labels are still found: 540 px keeps a label
+# of 1/50 of the slide's height about 11 px tall (at 414 px, 736 wide for 16:9, the
+# 7-px diagram labels of a 360p slide were lost). The long side is capped too. A 16:9
+# slide is detected at 960 x 540 as before; a 4:3 one, or a side-by-side crop, at about
+# 700 x 540 instead of 960 x 740, half the pixels: half the detector's CPU and much of
+# its transient memory (RapidOCR's default, "min" side 736, upsamples every crop again).
+_DETECTOR_SHORT_SIDE = 540
+_DETECTOR_LONG_SIDE = 960
 OCR_THREADS = 1
 # Lines go through the recogniser one at a time. RapidOCR's default batch of six pads
 # every line of a batch to the widest one's width, and a slide mixes long lines with
@@ -57,6 +63,12 @@ class OcrLine:
         return max(0.0, self.bottom - self.top)
 
 
+def detector_side(height: int, width: int) -> int:
+    """The long side of the detector's copy of a height x width image (never enlarged)."""
+    long_side, short_side = max(height, width), max(1, min(height, width))
+    return int(min(_DETECTOR_LONG_SIDE, long_side, long_side * _DETECTOR_SHORT_SIDE / short_side))
+
+
 class OcrUnavailable(RuntimeError):
     """The OCR engine cannot be loaded on this machine (a broken install)."""
 
@@ -79,8 +91,9 @@ class OcrEngine:
         from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
 
         detector = self._ocr.text_det
+        self._detector_side = _DETECTOR_LONG_SIDE  # set for each image in read()
         detector.get_preprocess = lambda _longest: DetPreProcess(
-            _DETECTOR_SIDE, "max", detector.mean, detector.std
+            self._detector_side, "max", detector.mean, detector.std
         )
         self._calls = threading.Lock()  # onnxruntime sessions are shared: one image at a time
 
@@ -114,13 +127,14 @@ class OcrEngine:
         if scale > 1.01:
             image = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         with self._calls:
+            self._detector_side = detector_side(*image.shape[:2])
             result, _ = self._ocr(image, use_cls=False)
         lines: list[OcrLine] = []
         h, w = image.shape[:2]
         for box, text, confidence in result or []:
             xs = [float(p[0]) for p in box]
             ys = [float(p[1]) for p in box]
-            cleaned = " ".join(str(text).split())
+            cleaned = _BULLET.sub("", " ".join(str(text).split()))
             if not cleaned:
                 continue
             lines.append(
@@ -137,6 +151,9 @@ class OcrEngine:
         return lines
 
 
+# A bullet glyph the detector took in with its line's text (it does at the smaller
+# detection sizes, where the gap between bullet and text is a few pixels): not text.
+_BULLET = re.compile(r"^(?:[•●◦▪▫■□►▶‣⁃∙·○◆◇➢➤✓✔*]+\s*|[-–—]+\s+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[A-Za-z]+")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from highlights.ocr import OcrEngine, respace
+from highlights.ocr import OcrEngine, detector_side, respace
 from highlights.slide_text import SlideRead, build_deck, merge_builds, read_deck, slide_spans
 from highlights.titles import clean_title, normalize
 from highlights.types import Region, Slide, SlideLine
@@ -63,6 +63,37 @@ def test_short_lines_beside_long_ones_are_read_exactly(engine: OcrEngine) -> Non
             missed += [text for text in truth if text not in read]
     assert expected > 60
     assert len(missed) <= 1, missed
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (640, 480)])
+def test_four_by_three_slides_are_read_exactly_without_their_bullets(
+    engine: OcrEngine, size: tuple[int, int]
+) -> None:
+    """A 4:3 slide is detected on a copy 540 px high (about 720 x 540), half the pixels
+    of the 960-wide copy it had: every title, bullet line and footer is still read, and
+    the bullet glyphs the smaller copy joins to their lines are not part of the text."""
+    expected, missed, with_glyph = 0, [], []
+    for topic_index, topic in enumerate(TOPICS[:4]):
+        for slide_index, slide in enumerate(topic.slides):
+            image = render_slide(slide, len(slide.bullets), topic.title, slide_index + 1,
+                                 topic_index, size)
+            read = [ln.text for ln in engine.read(image)]
+            truth = [slide.title, *(b.text for b in slide.bullets), topic.title]
+            expected += len(truth)
+            missed += [text for text in truth if text not in read]
+            with_glyph += [text for text in read
+                           if text not in truth and any(text.endswith(t) for t in truth)]
+    assert expected > 30
+    assert len(missed) <= 1, missed
+    assert not with_glyph
+
+
+def test_the_detector_copy_keeps_the_short_side_at_540() -> None:
+    assert detector_side(720, 1280) == 960  # 16:9: 960 x 540
+    assert detector_side(800, 1067) == 720  # 4:3, upscaled for the recogniser: 720 x 540
+    assert detector_side(1080, 1920) == 960
+    assert detector_side(480, 640) == 640  # never enlarged
+    assert detector_side(1280, 720) == 960  # portrait: the short side is the width
 
 
 def test_deck_drops_repeated_footer_and_numbers_and_finds_titles(engine: OcrEngine) -> None:
