@@ -112,7 +112,7 @@ def _report(settings: Settings, job_id: str, as_json: bool) -> None:
 @app.command()
 def process(
     source: Annotated[str, typer.Argument(help="A lecture file, or an s3://bucket/key URL.")],
-    clips: Annotated[int | None, typer.Option("--clips", min=1, max=50, help="How many clips (default 5).")] = None,
+    clips: Annotated[int | None, typer.Option("--clips", min=1, max=50, help="How many clips (default 5, fewer on a short lecture).")] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -121,7 +121,7 @@ def process(
         ),
     ] = None,
     min_len: Annotated[float | None, typer.Option("--min-len", min=1, help="Shortest clip, seconds (default 30).")] = None,
-    max_len: Annotated[float | None, typer.Option("--max-len", min=1, help="Longest clip, seconds (default 90).")] = None,
+    max_len: Annotated[float | None, typer.Option("--max-len", min=1, help="Longest clip, seconds (default 90, less on a short lecture).")] = None,
     burn_captions: Annotated[bool, typer.Option("--burn-captions", help="Burn subtitles into the video.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -149,7 +149,9 @@ def demo(as_json: JsonOpt = False) -> None:
     """Process the short sample lecture shipped with the tool (no keys, no services)."""
     if not SAMPLE_LECTURE.exists():
         raise fail(f"the sample lecture is missing from the installation: {SAMPLE_LECTURE}", as_json)
-    _process(str(SAMPLE_LECTURE), {}, as_json)
+    # Three clips: the sample runs 3.5 minutes, so the default plan, kept to a quarter of
+    # a short lecture, would be a single clip and show no ranking.
+    _process(str(SAMPLE_LECTURE), {"clips": 3}, as_json)
 
 
 def _with_session(settings: Settings):  # type: ignore[no-untyped-def]

@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from highlights.errors import HighlightsError
 from highlights.titles import clean_title, normalize
@@ -411,6 +411,41 @@ class _Candidate:
     first: int
     last: int
     score: float
+
+
+def fit_to_lecture(
+    options: SelectionOptions,
+    duration: float,
+    share: float,
+    *,
+    count_chosen: bool = False,
+    length_chosen: bool = False,
+) -> tuple[SelectionOptions, str | None]:
+    """The default clip plan kept to `share` of a short lecture, and a note saying so.
+
+    Five clips of up to 90 s suit an hour; on an 8-minute lecture they would be six of
+    its eight minutes, a re-edit rather than highlights, and each would cost a render.
+    Whatever the user did not choose shrinks: the count to what fits at a typical length
+    (halfway between the limits), then the longest length to share out what is left, never
+    under the minimum. A count or maximum the user chose is kept as it is.
+    """
+    budget = share * duration
+    if duration <= 0 or options.count * options.max_seconds <= budget + 1e-6:
+        return options, None
+    count, longest = options.count, options.max_seconds
+    if not count_chosen:
+        typical = (options.min_seconds + options.max_seconds) / 2
+        count = max(1, min(count, int(budget // typical)))
+    if not length_chosen:
+        longest = min(longest, max(options.min_seconds, budget / count))
+    if (count, longest) == (options.count, options.max_seconds):
+        return options, None
+    fitted = replace(options, count=count, max_seconds=longest)
+    note = (
+        f"a {duration / 60:.1f}-minute lecture: {count} clip{'s' if count != 1 else ''} of at "
+        f"most {longest:.0f} s, about {share:.0%} of it (choose --clips and --max-len for others)"
+    )
+    return fitted, note
 
 
 def select_clips(

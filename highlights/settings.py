@@ -53,6 +53,9 @@ class Settings:
     clip_min_seconds: float
     clip_max_seconds: float
     clip_overrun_seconds: float  # how far a clip may run over the maximum to end a sentence
+    # The default clip plan is kept to this share of a short lecture (explicit counts
+    # and lengths are not): five 90-s clips of an 8-minute lecture would be most of it.
+    clip_share: float
     clip_format: str
     read_slides: bool  # OCR the slides for titles, boundaries and search
     api_token: str | None
@@ -87,6 +90,13 @@ def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool 
         raise SettingsError(f"{name}={raw!r} is not {kind}") from None
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if not 0.0 < value <= 1.0:
+        raise SettingsError(f"{name}={env.get(name)!r} must be a share above 0 and at most 1, e.g. 0.25")
     return value
 
 
@@ -188,6 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         clip_min_seconds=clip_min,
         clip_max_seconds=clip_max,
         clip_overrun_seconds=_number(env, "HIGHLIGHTS_CLIP_OVERRUN_SECONDS", 8.0, minimum=0.0),
+        clip_share=_share(env, "HIGHLIGHTS_CLIP_SHARE", 0.25),
         clip_format=_choice(env, "HIGHLIGHTS_CLIP_FORMAT", "original", CLIP_FORMATS),
         read_slides=_choice(env, "HIGHLIGHTS_SLIDE_TEXT", "on", ("on", "off")) == "on",
         api_token=_optional(env, "HIGHLIGHTS_API_TOKEN"),

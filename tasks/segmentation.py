@@ -9,7 +9,7 @@ from prefect import task
 
 from db.engine import session_scope
 from db.loaders import load_silences, load_topics
-from highlights.selection import SelectionOptions, select_clips
+from highlights.selection import SelectionOptions, fit_to_lecture, select_clips
 from tasks.artifacts import load_speech_gaps, load_transcript
 from tasks.context import CLIP_PLAN_JSON, StageContext, StageResult
 from tasks.stage import TASK_DEFAULTS, Stage
@@ -22,11 +22,17 @@ def run(ctx: StageContext, duration: float, options: dict[str, Any]) -> StageRes
         analysis, segment_ids = load_topics(session, ctx.job_id)
         silences = load_silences(session, ctx.job_id)
     transcript = load_transcript(ctx)
-    selection = SelectionOptions(
-        count=int(options.get("clips", ctx.settings.clip_count)),
-        min_seconds=float(options.get("min_len", ctx.settings.clip_min_seconds)),
-        max_seconds=float(options.get("max_len", ctx.settings.clip_max_seconds)),
-        overrun_seconds=ctx.settings.clip_overrun_seconds,
+    selection, fitted_note = fit_to_lecture(
+        SelectionOptions(
+            count=int(options.get("clips", ctx.settings.clip_count)),
+            min_seconds=float(options.get("min_len", ctx.settings.clip_min_seconds)),
+            max_seconds=float(options.get("max_len", ctx.settings.clip_max_seconds)),
+            overrun_seconds=ctx.settings.clip_overrun_seconds,
+        ),
+        duration,
+        ctx.settings.clip_share,
+        count_chosen="clips" in options,
+        length_chosen="max_len" in options,
     )
     plans = select_clips(analysis, transcript, silences, duration, selection,
                          pauses=load_speech_gaps(ctx))
@@ -35,7 +41,9 @@ def run(ctx: StageContext, duration: float, options: dict[str, Any]) -> StageRes
         "plans": [{**asdict(p), "segment_id": segment_ids[p.segment_index]
                    if 0 <= p.segment_index < len(segment_ids) else None} for p in plans],
     })
-    notes = [] if plans else ["no clip could be chosen: the lecture has no usable speech segments"]
+    notes = [fitted_note] if fitted_note else []
+    if not plans:
+        notes.append("no clip could be chosen: the lecture has no usable speech segments")
     return StageResult(agent_name=AGENT, rows=len(plans),
                        metadata={"clips_planned": len(plans), "options": asdict(selection), "notes": notes})
 

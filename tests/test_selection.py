@@ -11,6 +11,7 @@ import pytest
 from highlights.selection import (
     SelectionError,
     SelectionOptions,
+    fit_to_lecture,
     select_clips,
     split_sentences,
     voice_edges,
@@ -661,3 +662,28 @@ def test_a_word_mostly_inside_a_pause_gives_way_to_the_pause_edge():
     assert voice_edges((5.0, 5.4), (9.0, 9.6), [(9.1, 11.0)]) == (5.0, 9.1)
     # and most of the first word in the silence before it
     assert voice_edges((4.6, 5.2), (9.0, 9.3), [(3.0, 5.0)]) == (5.0, 9.3)
+
+
+def test_the_default_plan_is_kept_to_a_quarter_of_a_short_lecture():
+    defaults = SelectionOptions()  # 5 clips of 30-90 s
+    hour, note = fit_to_lecture(defaults, 3600.0, 0.25)
+    assert hour == defaults and note is None
+    eight, note = fit_to_lecture(defaults, 480.0, 0.25)
+    assert (eight.count, eight.max_seconds, eight.min_seconds) == (2, 60.0, 30.0)
+    assert note is not None and "8.0-minute" in note and "2 clips of at most 60 s" in note
+    sample, _ = fit_to_lecture(defaults, 208.0, 0.25)
+    assert (sample.count, sample.max_seconds) == (1, 52.0)
+    tiny, _ = fit_to_lecture(defaults, 60.0, 0.25)
+    assert (tiny.count, tiny.max_seconds) == (1, 30.0)  # never under the minimum
+
+
+def test_what_the_user_chose_is_kept_when_fitting_a_short_lecture():
+    four = SelectionOptions(count=4)
+    fitted, _ = fit_to_lecture(four, 480.0, 0.25, count_chosen=True)
+    assert (fitted.count, fitted.max_seconds) == (4, 30.0)
+    longest, _ = fit_to_lecture(SelectionOptions(max_seconds=80.0), 480.0, 0.25, length_chosen=True)
+    assert (longest.count, longest.max_seconds) == (2, 80.0)
+    both, note = fit_to_lecture(four, 480.0, 0.25, count_chosen=True, length_chosen=True)
+    assert both == four and note is None
+    whole, note = fit_to_lecture(SelectionOptions(), 480.0, 1.0)
+    assert whole == SelectionOptions() and note is None  # a share of 1 turns it off
