@@ -56,6 +56,9 @@ class Settings:
     # The default clip plan is kept to this share of a short lecture (explicit counts
     # and lengths are not): five 90-s clips of an 8-minute lecture would be most of it.
     clip_share: float
+    # HIGHLIGHTS_CLIP_COUNT / _MAX_SECONDS were set: a choice, kept like a job's own.
+    clip_count_chosen: bool
+    clip_max_chosen: bool
     clip_format: str
     read_slides: bool  # OCR the slides for titles, boundaries and search
     api_token: str | None
@@ -199,6 +202,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         clip_max_seconds=clip_max,
         clip_overrun_seconds=_number(env, "HIGHLIGHTS_CLIP_OVERRUN_SECONDS", 8.0, minimum=0.0),
         clip_share=_share(env, "HIGHLIGHTS_CLIP_SHARE", 0.25),
+        clip_count_chosen=bool(env.get("HIGHLIGHTS_CLIP_COUNT", "").strip()),
+        clip_max_chosen=bool(env.get("HIGHLIGHTS_CLIP_MAX_SECONDS", "").strip()),
         clip_format=_choice(env, "HIGHLIGHTS_CLIP_FORMAT", "original", CLIP_FORMATS),
         read_slides=_choice(env, "HIGHLIGHTS_SLIDE_TEXT", "on", ("on", "off")) == "on",
         api_token=_optional(env, "HIGHLIGHTS_API_TOKEN"),

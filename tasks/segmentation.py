@@ -31,8 +31,8 @@ def run(ctx: StageContext, duration: float, options: dict[str, Any]) -> StageRes
         ),
         duration,
         ctx.settings.clip_share,
-        count_chosen="clips" in options,
-        length_chosen="max_len" in options,
+        count_chosen="clips" in options or ctx.settings.clip_count_chosen,
+        length_chosen="max_len" in options or ctx.settings.clip_max_chosen,
     )
     plans = select_clips(analysis, transcript, silences, duration, selection,
                          pauses=load_speech_gaps(ctx))

@@ -104,3 +104,15 @@ def test_llm_analyzer_settings():
     assert settings.llm_api_key is None  # optional: local servers take none
     assert settings.llm_window_seconds == 15 * 60
     validate_provider_keys(settings)
+
+
+def test_clip_share_and_which_clip_defaults_were_chosen():
+    defaults = load_settings({})
+    assert defaults.clip_share == 0.25
+    assert not defaults.clip_count_chosen and not defaults.clip_max_chosen
+    chosen = load_settings({"HIGHLIGHTS_CLIP_COUNT": "3", "HIGHLIGHTS_CLIP_MAX_SECONDS": "45",
+                            "HIGHLIGHTS_CLIP_SHARE": "1"})
+    assert chosen.clip_count_chosen and chosen.clip_max_chosen and chosen.clip_share == 1.0
+    for bad in ("0", "1.5", "quarter"):
+        with pytest.raises(SettingsError, match="HIGHLIGHTS_CLIP_SHARE"):
+            load_settings({"HIGHLIGHTS_CLIP_SHARE": bad})
