@@ -442,7 +442,7 @@ def fit_to_lecture(
         return options, None
     fitted = replace(options, count=count, max_seconds=longest)
     note = (
-        f"a {duration / 60:.1f}-minute lecture: {count} clip{'s' if count != 1 else ''} of at "
+        f"{duration / 60:.1f} minutes of lecture: {count} clip{'s' if count != 1 else ''} of at "
         f"most {longest:.0f} s, about {share:.0%} of it (choose --clips and --max-len for others)"
     )
     return fitted, note

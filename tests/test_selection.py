@@ -670,7 +670,7 @@ def test_the_default_plan_is_kept_to_a_quarter_of_a_short_lecture():
     assert hour == defaults and note is None
     eight, note = fit_to_lecture(defaults, 480.0, 0.25)
     assert (eight.count, eight.max_seconds, eight.min_seconds) == (2, 60.0, 30.0)
-    assert note is not None and "8.0-minute" in note and "2 clips of at most 60 s" in note
+    assert note is not None and "8.0 minutes" in note and "2 clips of at most 60 s" in note
     sample, _ = fit_to_lecture(defaults, 208.0, 0.25)
     assert (sample.count, sample.max_seconds) == (1, 52.0)
     tiny, _ = fit_to_lecture(defaults, 60.0, 0.25)
