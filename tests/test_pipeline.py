@@ -160,9 +160,17 @@ def test_slide_reading_switched_off_titles_topics_from_the_speech(
     monkeypatch.setenv("HIGHLIGHTS_SLIDE_TEXT", "off")
     settings = load_settings()
     init_db(settings.database_url)
-    job_id, state = run(settings, SCREEN, {"clips": 1})
+    # No clip options: the default plan (five clips of up to 90 s) is kept to a quarter of
+    # this 112-s lecture, one clip of at most 30 s (the minimum), and the log says so.
+    job_id, state = run(settings, SCREEN, {})
     assert state.is_completed(), state.message
-    layout = next(e for e in logs(settings, job_id)
+    entries = logs(settings, job_id)
+    plan = next(e for e in entries if e.stage == "segmentation" and e.status == "completed")
+    assert plan.metadata_["options"]["count"] == 1
+    assert plan.metadata_["options"]["max_seconds"] == 30.0
+    assert any("1 clip of at most 30 s" in note for note in plan.metadata_["notes"])
+    assert table_counts(settings, job_id)["clips"] == 1
+    layout = next(e for e in entries
                   if e.stage == "layout_analysis" and e.status == "completed")
     assert layout.metadata_["slide_text"] is None
     assert any("HIGHLIGHTS_SLIDE_TEXT=off" in note for note in layout.metadata_["notes"])
