@@ -35,7 +35,7 @@ _MAX_UPSCALE = 2.0
 # of 1/50 of the slide's height about 11 px tall (at 414 px, 736 wide for 16:9, the
 # 7-px diagram labels of a 360p slide were lost). The long side is capped too. A 16:9
 # slide is detected at 960 x 540 as before; a 4:3 one, or a side-by-side crop, at about
-# 700 x 540 instead of 960 x 740, half the pixels: half the detector's CPU and much of
+# 700 x 540 instead of 960 x 720 or more, half the pixels: half the detector's CPU and much of
 # its transient memory (RapidOCR's default, "min" side 736, upsamples every crop again).
 _DETECTOR_SHORT_SIDE = 540
 _DETECTOR_LONG_SIDE = 960

@@ -423,8 +423,9 @@ def fit_to_lecture(
 ) -> tuple[SelectionOptions, str | None]:
     """The default clip plan kept to `share` of a short lecture, and a note saying so.
 
-    Five clips of up to 90 s suit an hour; on an 8-minute lecture they would be six of
-    its eight minutes, a re-edit rather than highlights, and each would cost a render.
+    Five clips of up to 90 s suit an hour; on an 8-minute lecture they could be seven and
+    a half of its eight minutes (four clips of 87-90 s in the benchmark), a re-edit rather
+    than highlights, and each costs a render.
     Whatever the user did not choose shrinks: the count to what fits at a typical length
     (halfway between the limits), then the longest length to share out what is left, never
     under the minimum. A count or maximum the user chose is kept as it is.
