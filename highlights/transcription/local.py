@@ -35,6 +35,7 @@ from highlights.transcription.segments import (
     shift,
     split_at_sentences,
 )
+from highlights.transcription.vad import bound_vad_batches
 from highlights.transcription.wav import WavAudio, open_wav, pause_map
 from highlights.types import Transcript, Word
 
@@ -214,6 +215,7 @@ class LocalWhisperTranscriber:
     def _transcribe(self, audio: WavAudio, total: float, progress: ProgressCallback | None) -> Transcript:
         folder, source = resolve_model(self.model)
         model = load_model(folder, self.cpu_threads)
+        bound_vad_batches()  # VAD in 1,000-frame runs: -100 MB at each window's start
         started = time.monotonic()
         pauses = pause_map(audio)
         windows = plan_chunks(
