@@ -19,6 +19,11 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
+from highlights.memory import limit_heap_arenas  # noqa: E402
+
+# before any thread starts: `highlights process` runs the whole pipeline in this process
+limit_heap_arenas()
+
 import json  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402

@@ -28,9 +28,14 @@ from flows.jobs import completed_stages, create_job, job_exists
 from flows.names import PROCESS_FLOW
 from flows.progress import JobProgress
 from flows.stages import BRANCH_STAGES, STAGES, STEPS, PipelineRun, lanes, stages_to_run
+from highlights.memory import limit_heap_arenas
 from highlights.settings import load_settings, validate_provider_keys
 from tasks.errors import one_line
 from tasks.stage import listen_to_progress
+
+# A worker's flow-run process imports this module before any stage starts its threads
+# (the CLI has set the same cap already).
+limit_heap_arenas()
 
 
 class StageFailed(RuntimeError):

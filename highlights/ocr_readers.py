@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -91,6 +92,7 @@ class OcrReaders(Generic[K]):
             for index in range(max(1, readers))
         ]  # fmt: skip
         self._pictures_read = [0] * len(self._threads)  # by each reader; its own slot
+        self._cpu_seconds = [0.0] * len(self._threads)  # each reader's thread CPU time
         for thread in self._threads:
             thread.start()
 
@@ -113,6 +115,11 @@ class OcrReaders(Generic[K]):
         """How many readers read at least one picture."""
         return sum(1 for count in self._pictures_read if count)
 
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time the readers spent, OCR's own cost (the engines run on their threads)."""
+        return sum(self._cpu_seconds)
+
     def results(self) -> dict[K, tuple[OcrLine, ...]]:
         """Every submitted picture's lines, once all are read."""
         self._closed.set()
@@ -128,6 +135,7 @@ class OcrReaders(Generic[K]):
 
     def _read(self, index: int, engine: OcrEngine | None) -> None:
         lower_this_thread()
+        began = time.thread_time()
         try:
             if index > 0:
                 # the second reader: only once no critical work holds the cores
@@ -157,6 +165,8 @@ class OcrReaders(Generic[K]):
         except BaseException as exc:  # noqa: BLE001 - raised again in the submitting thread
             self._failures.append(exc)
             self._closed.set()
+        finally:
+            self._cpu_seconds[index] = time.thread_time() - began
 
     def _wait_for(self, key: K) -> tuple[OcrLine, ...] | None:
         """An earlier picture's lines (being read by the other reader, or read)."""

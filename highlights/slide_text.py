@@ -75,7 +75,9 @@ class SlideDeck:
     ocr_readers: int = 1  # OCR engines that took part (a second joins once transcription is done)
     part_reads: int = 0  # of ocr_reads, pictures read only where they differ from an earlier one
     key_frame_grabs: int = 0  # spans whose picture was taken at one of the source's key frames
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the whole reading
+    ocr_cpu_seconds: float = 0.0
+    picture_cpu_seconds: float = 0.0
     engine: str = ENGINE_NAME
     has_sections: bool = False
     notes: list[str] = field(default_factory=list)
@@ -97,6 +99,8 @@ class SlideDeck:
             "titled": sum(1 for s in self.slides if s.title),
             "sections": self.has_sections,
             "ocr_seconds": round(self.seconds, 2),
+            "ocr_cpu_seconds": round(self.ocr_cpu_seconds, 2),
+            "picture_cpu_seconds": round(self.picture_cpu_seconds, 2),
         }
 
 
@@ -212,6 +216,8 @@ class SlideImages:
     readers_used: int = 1  # OCR engines that read at least one picture
     part_reads: int = 0  # pictures of those read only where they differ from an earlier one
     key_frame_grabs: int = 0  # spans whose picture was taken at a key frame of the source
+    ocr_cpu_seconds: float = 0.0  # the OCR engines' CPU time
+    picture_cpu_seconds: float = 0.0  # taking the pictures: decoding, cropping, comparing
 
 
 def read_slide_images(
@@ -235,6 +241,7 @@ def read_slide_images(
     The pictures are read by `readers` OCR engines (`highlights.ocr_readers`): the
     first beside the transcriber, the others once it is done; `engine` is the first.
     """
+    began_cpu = time.thread_time()
     planned = [read_moment(a, b, not_blank) for a, b in spans]
     moments = planned
     if key_frames is not None:
@@ -278,11 +285,13 @@ def read_slide_images(
         if pending is not None:
             settle(*pending)
     finally:
+        picture_cpu = time.thread_time() - began_cpu  # before waiting for the readers
         texts = readers.results()
     lines = [() if k is None else texts[k] for k in picture_of]
     reads = [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
     at_key_frames = sum(1 for a, b in zip(planned, moments, strict=True) if a != b)
-    return SlideImages(reads, len(pictures), readers.readers_used, sum(parts), at_key_frames)
+    return SlideImages(reads, len(pictures), readers.readers_used, sum(parts), at_key_frames,
+                       ocr_cpu_seconds=readers.cpu_seconds, picture_cpu_seconds=picture_cpu)
 
 
 def _smallest_change(pictures: Sequence[Thumbnail], thumb: Thumbnail) -> tuple[int, Box] | None:
@@ -450,6 +459,8 @@ def read_deck(
         part_reads=images.part_reads,
         key_frame_grabs=images.key_frame_grabs,
         seconds=time.monotonic() - began,
+        ocr_cpu_seconds=images.ocr_cpu_seconds,
+        picture_cpu_seconds=images.picture_cpu_seconds,
         has_sections=has_sections,
     )
     if not deck.slides:

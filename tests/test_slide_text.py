@@ -139,6 +139,11 @@ def test_read_deck_on_a_committed_lecture() -> None:
     assert sections == {normalize(t["title"]) for t in truth["topics"]}
     summary = deck.summary()
     assert summary["slides_with_text"] == len(deck.slides) and summary["ocr_seconds"] > 0
+    # what reading cost in CPU: each read runs the detector (tenths of a second), on
+    # at most one core per reader while the reading lasted
+    ocr_cpu = summary["ocr_cpu_seconds"]
+    assert 0.05 * deck.ocr_reads < ocr_cpu <= summary["ocr_seconds"] * deck.ocr_readers + 0.1
+    assert 0 < summary["picture_cpu_seconds"] <= summary["ocr_seconds"] + 0.1
 
 
 @pytest.mark.parametrize(
