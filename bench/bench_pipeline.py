@@ -479,8 +479,11 @@ def slide_reading(
     from this run: its CPU time (each CPU-second it took could hold the critical path
     up by one second at most), and, with the floors, how much longer transcription took
     here than alone, which is what the whole branch (video decode included) cost it.
-    The estimate charges OCR that delay in proportion to its share of the branch's CPU;
-    it overstates OCR's part, since the readers run niced and the decoder does not.
+    The estimate charges slide reading that delay in proportion to its share of the
+    branch's CPU (the video decode's floor plus the reading, both measured in this run;
+    not the layout row's CPU, which also holds a share of the transcriber's helper
+    threads); it overstates reading's part, since the readers run niced and the decoder
+    does not.
     """
     from sqlalchemy import select
 
@@ -509,13 +512,12 @@ def slide_reading(
         "picture_cpu": round(picture_cpu, 2),
         "ocr_cpu_per_picture": round(ocr_cpu / max(1, summary.get("ocr_reads") or 0), 3),
         "reading_wall": summary.get("ocr_seconds"),
-        "layout_cpu": layout["cpu"],
         "cpu_bound_share": round(reading_cpu / total, 4),
     }
-    floor = floors.get("transcription")
-    if floor:
+    floor, decode = floors.get("transcription"), floors.get("video_decode")
+    if floor and decode:
         delay = max(0.0, transcription["wall"] - floor["wall"])
-        charged = delay * min(1.0, reading_cpu / layout["cpu"]) if layout["cpu"] else delay
+        charged = delay * reading_cpu / max(reading_cpu + decode["cpu"], 1e-9)
         result |= {
             "transcription_delay": round(delay, 2),
             "delay_bound_share": round(min(delay, reading_cpu) / total, 4),
@@ -822,7 +824,7 @@ def print_result(result: dict[str, Any]) -> None:
             f"slide reading: {ocr['pictures_read']} pictures read ({ocr['part_reads']} in part) "
             f"for {ocr['spans']} spans between slide changes; OCR {ocr['ocr_cpu']:.1f} CPU-s "
             f"({ocr['ocr_cpu_per_picture']:.2f} a picture), taking the pictures "
-            f"{ocr['picture_cpu']:.1f} CPU-s, of the layout branch's {ocr['layout_cpu']:.1f}"
+            f"{ocr['picture_cpu']:.1f} CPU-s"
         )
         print(f"  share of the wall, at most its CPU time: {ocr['cpu_bound_share'] * 100:.1f}%")
         if "estimated_share" in ocr:

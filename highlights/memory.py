@@ -23,8 +23,9 @@ _M_ARENA_MAX = -8
 # Heap arenas a pipeline process may have. glibc gives each thread that allocates its
 # own arena, up to 8 per core, and an arena keeps what its thread freed for that thread.
 # A pipeline runs the transcriber's, the OCR readers', the video decoder's and Prefect's
-# threads at once, each arena holding its own high-water mark: on the benchmark hour
-# two arenas took the pipeline process's peak from 1148 to 1041 MB (docs/benchmarks.md).
+# threads at once, each arena holding its own high-water mark: with two arenas
+# `highlights process` on 10 minutes of the benchmark lecture peaked at 866-928 MB
+# against 1066-1104, for the same CPU time (docs/benchmarks.md, "Memory").
 PIPELINE_ARENAS = 2
 
 
