@@ -852,6 +852,13 @@ def _mark(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
 
 
+def _share_mark(estimate: float, bound: float) -> str:
+    """Met only when the bound is under the target; the estimate alone is not proof."""
+    if bound <= TARGET_OCR_SHARE:
+        return "met"
+    return "**estimated under, not bounded**" if estimate <= TARGET_OCR_SHARE else "**missed**"
+
+
 def write_docs(results: dict[str, Any], path: Path = DOCS_MD) -> None:
     """The figures table (the lead copies it into the README)."""
     base = results.get("60")
@@ -926,9 +933,9 @@ def write_docs(results: dict[str, Any], path: Path = DOCS_MD) -> None:
                 f"at most {ocr['cpu_bound_share'] * 100:.1f}% by its CPU time"
                 + (
                     f"; transcription took {ocr['transcription_delay']:.1f} s longer than alone "
-                    f"(the whole branch's cost, {ocr['delay_bound_share'] * 100:.1f}% when capped "
-                    f"by reading's CPU), {ocr['estimated_share'] * 100:.1f}% of it charged to "
-                    "slide reading by its share of the branch's CPU."
+                    f"(the whole branch's cost, {ocr['delay_bound_share'] * 100:.1f}% of the wall "
+                    f"when capped by reading's CPU); charged by reading's share of the branch's "
+                    f"CPU, {ocr['estimated_share'] * 100:.1f}% of the wall."
                     if "estimated_share" in ocr
                     else "."
                 ),
@@ -966,7 +973,7 @@ def write_docs(results: dict[str, Any], path: Path = DOCS_MD) -> None:
                 f"| slide reading ≤ {TARGET_OCR_SHARE * 100:.0f}% of the 60-min wall | "
                 f"{ocr['estimated_share'] * 100:.1f}% charged by CPU share (at most "
                 f"{ocr['delay_bound_share'] * 100:.1f}%) | "
-                f"{_mark(ocr['delay_bound_share'] <= TARGET_OCR_SHARE)} |"
+                f"{_share_mark(ocr['estimated_share'], ocr['delay_bound_share'])} |"
             )
     time_target = f"| 3-hour lecture ≤ {TARGET_LONG_RATIO:g}x the 60-min time |"
     tree_target = f"| 3-hour lecture: whole process tree ≤ {TARGET_LONG_TREE_MB / 1024:.1f} GB |"
