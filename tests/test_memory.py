@@ -50,7 +50,7 @@ THREADS_ALLOCATING = textwrap.dedent(
     """
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc arenas")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="heap arenas and mallopt are glibc's: Linux only")
 
 
 def arenas_used(mode: str, **env: str) -> tuple[int, str]:

@@ -16,6 +16,7 @@ that faster-whisper's VAD uses is switched to it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 FRAMES_PER_RUN = 1000
 
 
+@functools.cache
 def _bounded_class() -> type:
     from faster_whisper.vad import SileroVADModel
 
@@ -62,20 +64,14 @@ def _bounded_class() -> type:
     return BoundedSileroVAD
 
 
-_BOUNDED: type | None = None
-
-
 def bound_vad_batches() -> Any:
     """Switch faster-whisper's cached VAD model to bounded batches; returns the model.
 
     Idempotent, and it touches only the one instance that `get_vad_model()` caches.
     """
-    global _BOUNDED
     from faster_whisper import vad
 
-    if _BOUNDED is None:
-        _BOUNDED = _bounded_class()
     model = vad.get_vad_model()
     if type(model) is vad.SileroVADModel:
-        model.__class__ = _BOUNDED
+        model.__class__ = _bounded_class()
     return model
