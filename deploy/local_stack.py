@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,14 +46,6 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
 
 
 def _http_ok(url: str) -> bool:
@@ -120,7 +111,8 @@ class LocalStack:
         if service == "bridge":
             return _http_ok(f"http://{host}:{self.ports.bridge_port}/")
         if service == "api":
-            return _port_open(host, self.ports.api_port)
+            # an answer, not an open port: the port may be open before the app serves
+            return _http_ok(f"http://{host}:{self.ports.api_port}/health")
         return True  # the worker has no endpoint: running is ready
 
     def _wait(self, service: str, process: subprocess.Popen[bytes]) -> None:
