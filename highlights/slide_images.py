@@ -17,6 +17,7 @@ quarter of 720p, compression noise and a cursor of a few pixels do not count.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -112,10 +113,31 @@ def changed_box(earlier: Thumbnail, later: Thumbnail) -> Box | None:
     annotation), when that is a small part of the picture; None when the pictures differ
     too widely (or not at all) for a read of the part to serve."""
     changed = _changed(earlier, later)
-    if changed is None or not changed.any():
+    return None if changed is None else _small_box(changed)
+
+
+def _small_box(changed: np.ndarray) -> Box | None:
+    if not changed.any():
         return None
     rows = np.flatnonzero(changed.any(axis=1))
     cols = np.flatnonzero(changed.any(axis=0))
     height, width = changed.shape
     box = Box(cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height)
     return box if box.area <= PART_AREA else None
+
+
+def closest(pictures: Sequence[Thumbnail], later: Thumbnail) -> tuple[int | None, tuple[int, Box] | None]:
+    """`later` against every picture before it, one comparison each: (the first that is
+    the same picture, or None; failing that, the one it differs from in the smallest
+    part, with that part, or None when it differs widely from all of them)."""
+    smallest: tuple[int, Box] | None = None
+    for index, earlier in enumerate(pictures):
+        changed = _changed(earlier, later)
+        if changed is None:
+            continue
+        if changed.mean() <= SAME_SHARE:
+            return index, None
+        box = _small_box(changed)
+        if box is not None and (smallest is None or box.area < smallest[1].area):
+            smallest = (index, box)
+    return None, smallest

@@ -2,7 +2,8 @@
 
 The visual pass already knows when the slide changes (`highlights.slides`; a bullet build
 is not a change). For every span between changes one full-resolution frame is decoded
-from the source, late in the span so that every bullet of a build is on screen, and the
+from the source, late in the span so that every bullet of a build is on screen (or
+earlier, nearer a key frame, where the screen already shows the same), and the
 screen region (camera inset painted over) goes through OCR, unless the same picture was
 read before or the next span's picture only adds to it (`highlights.slide_images`).
 
@@ -27,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -34,7 +36,7 @@ import numpy as np
 from highlights.low_priority import run_at_low_priority
 from highlights.ocr import ENGINE_NAME, OcrEngine, OcrLine, respace
 from highlights.ocr_readers import OcrReaders
-from highlights.slide_images import Box, Thumbnail, changed_box, only_adds, same_picture
+from highlights.slide_images import Thumbnail, closest, only_adds
 from highlights.titles import normalize
 from highlights.types import Region, Slide, SlideLine
 
@@ -49,6 +51,9 @@ BOILERPLATE_SHARE = 0.6
 _READ_BEFORE_END = 1.5
 # ... but never earlier than this share into the span.
 _READ_NOT_BEFORE = 0.5
+# A picture taken earlier than planned (nearer a key frame) is taken at least this long
+# after the slide changed, when a transition or animation is over.
+_PICTURE_SETTLE = 1.0
 
 _SLIDE_NUMBER = re.compile(
     r"^(?:slide|page|p\.?)?\s*\d{1,3}(?:\s*(?:/|of)\s*\d{1,3})?$", re.IGNORECASE
@@ -127,15 +132,17 @@ def read_moment(start: float, end: float, not_blank: Callable[[float], bool] | N
 @dataclass(frozen=True)
 class KeyFrames:
     """Where the source's key frames fall, and whether the screen shows the same picture
-    at two times (judged on the visual pass's samples).
+    at two times (judged on the visual pass's samples, taken at `sample_times`).
 
-    A slide read at a key frame costs one decoded frame; read at any other moment it
-    costs every frame since the key frame before it (0.17 CPU-s a slide on 720p H.264
-    with key frames 10 s apart, more than the OCR of a slide number that changed).
+    A picture costs every frame decoded since the key frame before it: one frame at a
+    key frame, up to a whole group of pictures (10 s of 720p H.264 here, 0.18 CPU-s)
+    anywhere else. So a span's picture is taken at the key frame, or failing that at the
+    earliest moment, where the screen already shows what it shows at the planned moment.
     """
 
     times: np.ndarray
     unchanged: Callable[[float, float], bool]
+    sample_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def before(self, moment: float, earliest: float) -> float:
         """The latest key frame in [earliest, moment] if the screen shows there what it
@@ -145,6 +152,27 @@ class KeyFrames:
             return moment
         key = float(self.times[last])
         return key if self.unchanged(key, moment) else moment
+
+    def cheapest(self, moment: float, earliest: float) -> float:
+        """The key frame `before` finds; without one, the earliest sample time in
+        [earliest, moment] from which the screen stays as it is at `moment` (nearer the
+        key frame before it, fewer frames to decode), else `moment`."""
+        key = self.before(moment, earliest)
+        if key != moment:
+            return key
+        steps = self.sample_times[(self.sample_times >= earliest) & (self.sample_times < moment)]
+        best = moment
+        for t in steps[::-1]:
+            if not self.unchanged(float(t), moment):
+                break
+            best = float(t)
+        return best
+
+
+# A frame decoded with the non-reference frames skipped may come this long after the time
+# asked for; a later one means the stream marks too many frames as non-reference (then
+# that time is decoded again, every frame).
+_SKIPPED_FRAMES_SLACK = 0.5
 
 
 def grab_frames(
@@ -156,28 +184,55 @@ def grab_frames(
     would pass it anyway); without the key frames' times, when the next time is more
     than 5 s ahead: decoding forward through a few seconds is cheaper than a seek back
     to the previous key frame.
+
+    Decoding and the colour conversion are on this one thread; decoding skips the frames no other frame refers to (most
+    B-frames): a picture of a slide may come a frame or two after the time asked for, and
+    costs about half the decoding. Frame threads would decode frames past the one wanted
+    and spend CPU time the caller cannot see: on the one-hour benchmark lecture's 192
+    pictures, 13.2 CPU-s threaded (1.9 s of it on the calling thread) against 10.6 s on
+    one thread, 8.0 s once non-reference frames were skipped.
     """
     keys = np.asarray(key_times, dtype=np.float64)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        base = stream.time_base
+        stream.thread_type = "NONE"
+        stream.codec_context.thread_count = 1
         position = -1e9
         frames = None
         for wanted in sorted(times):
             if frames is None or _seek_ahead(wanted, position, keys):
-                container.seek(max(0, int(wanted / base)), stream=stream, backward=True)
-                frames = container.decode(stream)
-            picked = None
-            for frame in frames:
-                t = float(frame.time) if frame.time is not None else position
-                position = t
-                if t + 1e-3 >= wanted:
-                    picked = frame
-                    break
+                frames = _decode_from(container, stream, wanted, skip_non_reference=True)
+            picked, position = _first_frame_at(frames, wanted, position)
+            if picked is not None and _time(picked, position) - wanted > _SKIPPED_FRAMES_SLACK:
+                picked = None  # skipped past the moment: decode it again, every frame
+            if picked is None:
+                frames = _decode_from(container, stream, wanted, skip_non_reference=False)
+                picked, position = _first_frame_at(frames, wanted, -1e9)
+                frames = None  # seek afresh (and skip again) for the next time
             if picked is None:
                 return
-            yield wanted, picked.to_ndarray(format="bgr24")
+            yield wanted, picked.to_ndarray(format="bgr24", threads=1)
+
+
+def _decode_from(container: Any, stream: Any, wanted: float, *,
+                 skip_non_reference: bool) -> Iterator[Any]:
+    stream.codec_context.skip_frame = "NONREF" if skip_non_reference else "DEFAULT"
+    container.seek(max(0, int(wanted / stream.time_base)), stream=stream, backward=True)
+    return container.decode(stream)
+
+
+def _time(frame: Any, fallback: float) -> float:
+    return float(frame.time) if frame.time is not None else fallback
+
+
+def _first_frame_at(frames: Iterator[Any], wanted: float, position: float) -> tuple[Any, float]:
+    """The first frame at or after `wanted` (None at the stream's end), and the time
+    the decoder reached."""
+    for frame in frames:
+        position = _time(frame, position)
+        if position + 1e-3 >= wanted:
+            return frame, position
+    return None, position
 
 
 def _seek_ahead(wanted: float, position: float, keys: np.ndarray) -> bool:
@@ -202,7 +257,9 @@ def screen_crop(frame: np.ndarray, screen: Region, camera: Region | None) -> np.
         ch, cw = crop.shape[:2]
         cx0, cy0, cx1, cy1 = max(cx0, 0), max(cy0, 0), min(cx1, cw), min(cy1, ch)
         if cx1 > cx0 and cy1 > cy0:
-            fill = np.median(crop.reshape(-1, 3), axis=0).astype(crop.dtype)
+            # the background's colour, from every 8th pixel (the median of all of them
+            # cost 3 ms a picture)
+            fill = np.median(crop[::8, ::8].reshape(-1, 3), axis=0).astype(crop.dtype)
             crop[cy0:cy1, cx0:cx1] = fill
     return crop
 
@@ -245,7 +302,9 @@ def read_slide_images(
     planned = [read_moment(a, b, not_blank) for a, b in spans]
     moments = planned
     if key_frames is not None:
-        moments = [key_frames.before(m, a + _READ_NOT_BEFORE * (b - a))
+        # anywhere in the span once the change has settled: the screen is checked to show
+        # what it shows at the planned moment, so a build is as complete there
+        moments = [key_frames.cheapest(m, a + min(_PICTURE_SETTLE, (b - a) / 2))
                    for (a, b), m in zip(spans, planned, strict=True)]
     by_moment = {m: i for i, m in enumerate(moments)}
     picture_of: list[int | None] = [None for _ in spans]  # index into `pictures`
@@ -255,10 +314,9 @@ def read_slide_images(
 
     def settle(indices: list[int], crop: np.ndarray, thumb: Thumbnail) -> None:
         """Give the spans showing this picture its read: an earlier picture's, or a new one."""
-        found = next((k for k, earlier in enumerate(pictures) if same_picture(earlier, thumb)), None)
+        found, like = closest(pictures, thumb)
         if found is None:
             found = len(pictures)
-            like = _smallest_change(pictures, thumb)
             pictures.append(thumb)
             readers.submit(found, crop, like=like)
             parts.append(like is not None)
@@ -289,17 +347,10 @@ def read_slide_images(
         texts = readers.results()
     lines = [() if k is None else texts[k] for k in picture_of]
     reads = [SlideRead(a, b, found) for (a, b), found in zip(spans, lines, strict=True)]
-    at_key_frames = sum(1 for a, b in zip(planned, moments, strict=True) if a != b)
+    keys = set(key_frames.times.tolist()) if key_frames is not None else set()
+    at_key_frames = sum(1 for a, b in zip(planned, moments, strict=True) if a != b and b in keys)
     return SlideImages(reads, len(pictures), readers.readers_used, sum(parts), at_key_frames,
                        ocr_cpu_seconds=readers.cpu_seconds, picture_cpu_seconds=picture_cpu)
-
-
-def _smallest_change(pictures: Sequence[Thumbnail], thumb: Thumbnail) -> tuple[int, Box] | None:
-    """The earlier picture that `thumb` differs from in the smallest part, and that part;
-    None when it differs widely from all of them."""
-    boxes = [(k, changed_box(earlier, thumb)) for k, earlier in enumerate(pictures)]
-    small = [(k, box) for k, box in boxes if box is not None]
-    return min(small, key=lambda kb: kb[1].area, default=None)
 
 
 def _band(line: OcrLine) -> str | None:

@@ -123,7 +123,8 @@ def _read_slides(ctx: StageContext, recording: _Recording, visual: VisualSamples
         return None
     # slides are read at a key frame where the screen shows the same picture there
     key_frames = KeyFrames(
-        visual.intra_times, screen_unchanged(visual, layout.screen_region, layout.camera_region)
+        visual.intra_times, screen_unchanged(visual, layout.screen_region, layout.camera_region),
+        sample_times=visual.times,
     )
     deck = read_deck(recording.local(ctx), slide_changes, duration, layout.screen_region,
                      layout.camera_region, not_blank=not_blank, key_frames=key_frames)

@@ -59,6 +59,82 @@ def test_key_frame_before_a_moment() -> None:
     assert asked == [(20.0, 27.5)]  # only the latest key frame is a candidate
 
 
+def test_the_cheapest_moment_is_a_key_frame_or_the_earliest_same_picture() -> None:
+    keys = np.array([0.0, 10.0, 20.0, 30.0])
+    samples = np.arange(0.0, 40.0, 0.5)
+
+    def same_from(first: float):  # noqa: ANN202 - the screen shows one picture from `first` on
+        return lambda a, b: a >= first and b >= first
+
+    # a bullet appeared at 24: no key frame shows the full slide, 24 is nearest key frame 20
+    assert KeyFrames(keys, same_from(24.0), samples).cheapest(28.5, earliest=21.0) == 24.0
+    # the slide was whole from 18: the key frame at 20 shows it
+    assert KeyFrames(keys, same_from(18.0), samples).cheapest(28.5, earliest=15.0) == 20.0
+    # never before 21 however long it was the same
+    assert KeyFrames(keys, same_from(0.0), samples).cheapest(28.5, earliest=21.0) == 21.0
+    # changing to the last: the planned moment
+    assert KeyFrames(keys, same_from(28.5), samples).cheapest(28.5, earliest=21.0) == 28.5
+    # no sample times known: the key frame or the moment, as before
+    assert KeyFrames(keys, same_from(24.0)).cheapest(28.5, earliest=21.0) == 28.5
+
+
+def _exact_frames(path, times):  # noqa: ANN001, ANN202
+    """The first frame at or after each time, every frame decoded from the start."""
+    out = []
+    with av.open(str(path)) as container:
+        frames = container.decode(container.streams.video[0])
+        for wanted in sorted(times):
+            frame = next(f for f in frames if float(f.time) + 1e-3 >= wanted)
+            out.append(frame.to_ndarray(format="bgr24"))
+    return out
+
+
+def test_frames_grabbed_skipping_non_reference_frames_show_the_same_slide() -> None:
+    """Most B-frames are not decoded: a picture may come a frame or two late, the slide
+    in it is the one at the time asked for (the presenter beside it may have moved)."""
+    lecture = analysed_lecture("sbs")
+    screen, _camera = _regions(lecture.truth)
+    times = [3.3, 17.77, 41.1, 41.5, 96.02, 150.3]
+    grabbed = [frame for _, frame in grab_frames(lecture.path, times, lecture.visual.intra_times)]
+    exact = _exact_frames(lecture.path, times)
+    assert len(grabbed) == len(exact) == len(times)
+    for ours, theirs in zip(grabbed, exact, strict=True):
+        w = ours.shape[1]
+        x0, x1 = int(screen.x * w) + 8, int((screen.x + screen.width) * w) - 8
+        slide_ours, slide_theirs = ours[:, x0:x1].astype(int), theirs[:, x0:x1].astype(int)
+        assert np.abs(slide_ours - slide_theirs).mean() < 1.5
+
+
+def test_a_frame_skipped_past_is_decoded_again_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When skipping lands past the time asked for (a stream with few reference frames),
+    that time is decoded again with every frame: the exact frame comes back."""
+    import highlights.slide_text as slide_text
+
+    lecture = analysed_lecture("sbs")
+    times = [3.3, 17.77, 41.1, 96.02]
+    monkeypatch.setattr(slide_text, "_SKIPPED_FRAMES_SLACK", -1.0)  # every pick is too late
+    grabbed = [frame for _, frame in grab_frames(lecture.path, times, lecture.visual.intra_times)]
+    for ours, theirs in zip(grabbed, _exact_frames(lecture.path, times), strict=True):
+        assert np.array_equal(ours, theirs)
+
+
+def test_pictures_are_decoded_on_the_calling_thread() -> None:
+    """No decoder or colour-conversion threads: the CPU time of taking the pictures is the reading thread's
+    own, which is what the layout stage records (`picture_cpu_seconds`)."""
+    from pathlib import Path
+
+    lecture = analysed_lecture("sbs")
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        pytest.skip("counting a process's threads needs Linux's /proc")
+    before = len(list(tasks.iterdir()))
+    grabs = grab_frames(lecture.path, [5.0, 25.0, 60.0], lecture.visual.intra_times)
+    next(grabs)
+    during = len(list(tasks.iterdir()))
+    list(grabs)
+    assert during == before
+
+
 def test_frames_grabbed_with_key_frames_known_are_the_same_pictures() -> None:
     lecture = analysed_lecture("sbs")
     keys = lecture.visual.intra_times

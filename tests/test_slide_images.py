@@ -12,7 +12,7 @@ import pytest
 
 from highlights.ocr import OcrEngine
 from highlights.ocr_readers import read_part
-from highlights.slide_images import Thumbnail, changed_box, only_adds, same_picture
+from highlights.slide_images import Thumbnail, changed_box, closest, only_adds, same_picture
 from highlights.slide_text import read_slide_images, slide_spans
 from highlights.titles import normalize
 from highlights.types import Region
@@ -127,6 +127,30 @@ def holds_slide(lines, script: SlideScript) -> bool:  # noqa: ANN001
     """The read holds the slide's title and every bullet, each on a line of its own."""
     texts = texts_of(lines)
     return all(normalize(t) in texts for t in (script.title, *(b.text for b in script.bullets)))
+
+
+def test_closest_finds_the_same_picture_else_the_smallest_change() -> None:
+    """One comparison per earlier picture gives what `same_picture` and `changed_box`
+    give: the first same picture, else the earlier one differing in the smallest part."""
+    pictures = [thumb(compressed(p)) for p in (slide(0, 0, number=3), slide(1, 0, number=4),
+                                                 slide(0, 1, number=12), slide(0, 0, number=6))]
+
+    def by_pairs(later: Thumbnail) -> tuple[int | None, tuple[int, object] | None]:
+        same = [k for k, p in enumerate(pictures) if same_picture(p, later)]
+        if same:
+            return same[0], None
+        boxes = [(k, changed_box(p, later)) for k, p in enumerate(pictures)]
+        small = [(k, b) for k, b in boxes if b is not None]
+        return None, min(small, key=lambda kb: kb[1].area, default=None)
+
+    renumbered = thumb(compressed(slide(0, 0, number=17)))  # slides 0 and 3 but for the number
+    again = thumb(compressed(slide(1, 0, number=4), 30))  # shown again after a lossy codec
+    other = thumb(compressed(slide(2, 0, number=8)))  # a slide of its own
+    results = [closest(pictures, later) for later in (renumbered, again, other)]
+    assert results == [by_pairs(later) for later in (renumbered, again, other)]
+    assert results[0][0] is None and results[0][1] is not None and results[0][1][0] in (0, 3)
+    assert results[1] == (1, None)
+    assert results[2] == (None, None)
 
 
 def test_a_changed_slide_number_is_read_in_its_part_only() -> None:

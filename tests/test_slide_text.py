@@ -65,6 +65,41 @@ def test_short_lines_beside_long_ones_are_read_exactly(engine: OcrEngine) -> Non
     assert len(missed) <= 1, missed
 
 
+def test_short_labels_are_recognised_at_their_own_width(engine: OcrEngine) -> None:
+    """Diagram labels and slide numbers go through the recogniser as wide as their text,
+    not padded to RapidOCR's 320 px (a padded "bastille" read as "bastille.", and every
+    slide number cost as much as a line of body text)."""
+    from PIL import Image, ImageDraw
+
+    from lecturesynth.fonts import load_font
+
+    labels = ["bastille", "load factor", "heap", "42"]
+    picture = Image.new("RGB", (894, 720), (248, 248, 244))
+    draw = ImageDraw.Draw(picture)
+    font = load_font(26)
+    for row, label in enumerate(labels):
+        x, y = 120 + 180 * (row % 2), 120 + 140 * row
+        draw.rectangle([x - 20, y - 16, x + draw.textlength(label, font=font) + 20, y + 46],
+                       fill=(220, 150, 190), outline=(160, 40, 100), width=3)
+        draw.text((x, y), label, font=font, fill=(40, 30, 40))
+    session = engine._ocr.text_rec.session
+    widths: list[int] = []
+    real_call = session.__call__
+
+    class Recording:
+        def __call__(self, batch: np.ndarray) -> object:
+            widths.extend([batch.shape[-1]] * batch.shape[0])
+            return real_call(batch)
+
+    engine._ocr.text_rec.session = Recording()
+    try:
+        read = [ln.text for ln in engine.read(np.asarray(picture)[:, :, ::-1].copy())]
+    finally:
+        engine._ocr.text_rec.session = session
+    assert read == labels
+    assert len(widths) == len(labels) and max(widths) < 320, widths
+
+
 @pytest.mark.parametrize("size", [(1024, 768), (640, 480)])
 def test_four_by_three_slides_are_read_exactly_without_their_bullets(
     engine: OcrEngine, size: tuple[int, int]
@@ -86,6 +121,17 @@ def test_four_by_three_slides_are_read_exactly_without_their_bullets(
     assert expected > 30
     assert len(missed) <= 1, missed
     assert not with_glyph
+
+
+def test_the_engine_keeps_onnxruntimes_memory_arena(engine: OcrEngine) -> None:
+    """RapidOCR turns the arena off; ours keep it on (fewer fresh pages per read), and
+    sessions made outside our engine are left as RapidOCR makes them."""
+    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+
+    detector, recogniser = engine._ocr.text_det.infer, engine._ocr.text_rec.session
+    for wrapper in (detector, recogniser):
+        assert wrapper.session.get_session_options().enable_cpu_mem_arena
+    assert not OrtInferSession._init_sess_opts({}).enable_cpu_mem_arena
 
 
 def test_the_detector_copy_keeps_the_short_side_at_540() -> None:
