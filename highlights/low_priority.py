@@ -2,12 +2,16 @@
 
 Slide OCR runs in the layout branch while the transcriber decodes on every core; both
 want the CPU, and the transcriber is the pipeline's critical path. On Linux a thread has
-its own nice value, so the OCR runs in a fresh thread niced down: it takes the cycles
-the transcriber leaves instead of sharing time slices evenly (measured in pairs with and
-without OCR on a one-hour lecture, docs/benchmarks.md: +0, +4 and +56 s niced against
-+24 s at normal priority; the machine's noise leaves the size of the gain open). A fresh thread
-because an unprivileged process cannot raise a thread's priority again, and the worker
-threads that run stages are reused. Elsewhere the work runs at normal priority.
+its own nice value, so the OCR runs in a fresh thread niced down to the lowest
+priority: it takes the cycles the transcriber leaves instead of sharing time slices. The
+transcriber leaves many (alone it keeps about 1.5 of the 2 cores busy), so a reader at nice 19
+still gets about 0.6 of a core beside it. Measured by `bench/ocr_interference.py` (5 min
+of dense speech, 3 alternated pairs, a reader reading slides all the while): at nice 10
+each CPU-second the reader spent held the transcriber up by 0.12-0.21 s, at nice 19 by
+-0.14 to +0.15 s (median 0.00), while the reader still read 44-52 slides in 23-25 s.
+A fresh thread because an unprivileged process cannot raise a thread's priority again,
+and the worker threads that run stages are reused. Elsewhere the work runs at normal
+priority.
 
 Work on the critical path says so (`critical_work`): low-priority work that could use
 more threads waits for `critical_work_done` before it takes a second core, so it uses
@@ -24,7 +28,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-NICENESS = 10
+NICENESS = 19  # the lowest: see above
 
 _critical = threading.Condition()
 _critical_running = 0

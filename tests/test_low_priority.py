@@ -21,6 +21,7 @@ def test_the_work_runs_niced_and_the_caller_keeps_its_priority() -> None:
     before = own_niceness()
     inside = run_at_low_priority(own_niceness)
     assert inside == min(19, before + NICENESS)
+    assert inside == 19  # the lowest priority: it takes only what the stages beside it leave
     assert own_niceness() == before
 
 
