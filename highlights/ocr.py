@@ -88,7 +88,9 @@ def _sessions_with_arena() -> Iterator[None]:
     RapidOCR turns the arena off, so every run allocates its tensors afresh and the
     kernel hands out (and zeroes) new pages for them. With the arena, the same reads of
     the one-hour benchmark lecture's 149 pictures took 12.9-13.4 CPU-s against
-    13.9-15.2 s (three alternated pairs), peak memory +20 MB; the arena goes with the
+    13.9-15.2 s (three alternated pairs, one engine), peak memory +20 MB; in two pairs of
+    `highlights process` on its first 10 minutes, OCR 4.51 and 4.71 CPU-s against 4.73
+    and 4.85, the largest process 905-913 MB against 884-905. The arena goes with the
     engine, which is not kept after a recording. RapidOCR offers no option for it, so
     its session options are amended while the engine loads (one load at a time)."""
     from rapidocr_onnxruntime.utils import infer_engine
