@@ -35,7 +35,6 @@ LECTURE = OUT / "lecture-60min-dense.mp4"
 RUN = """
 import json, sys, threading, time
 
-from highlights.low_priority import NICENESS
 import highlights.low_priority as low_priority
 low_priority.NICENESS = int(sys.argv[3])
 from highlights.low_priority import lower_this_thread

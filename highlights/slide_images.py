@@ -66,7 +66,11 @@ def _changed(a: Thumbnail, b: Thumbnail) -> np.ndarray | None:
 def same_picture(a: Thumbnail, b: Thumbnail) -> bool:
     """Nothing legible differs between the two pictures."""
     changed = _changed(a, b)
-    return changed is not None and changed.mean() <= SAME_SHARE
+    return changed is not None and _nothing_legible(changed)
+
+
+def _nothing_legible(changed: np.ndarray) -> bool:
+    return bool(changed.mean() <= SAME_SHARE)
 
 
 def only_adds(earlier: Thumbnail, later: Thumbnail) -> bool:
@@ -135,7 +139,7 @@ def closest(pictures: Sequence[Thumbnail], later: Thumbnail) -> tuple[int | None
         changed = _changed(earlier, later)
         if changed is None:
             continue
-        if changed.mean() <= SAME_SHARE:
+        if _nothing_legible(changed):
             return index, None
         box = _small_box(changed)
         if box is not None and (smallest is None or box.area < smallest[1].area):
