@@ -203,7 +203,7 @@ def grab_frames(
             if frames is None or _seek_ahead(wanted, position, keys):
                 frames = _decode_from(container, stream, wanted, skip_non_reference=True)
             picked, position = _first_frame_at(frames, wanted, position)
-            if picked is not None and _time(picked, position) - wanted > _SKIPPED_FRAMES_SLACK:
+            if picked is not None and position - wanted > _SKIPPED_FRAMES_SLACK:
                 picked = None  # skipped past the moment: decode it again, every frame
             if picked is None:
                 frames = _decode_from(container, stream, wanted, skip_non_reference=False)
