@@ -533,14 +533,15 @@ def slide_reading(
 def measured_interference() -> float | None:
     """Seconds of transcriber wall time per CPU-second of slide reading, the largest of the
     pairs `bench/ocr_interference.py` last measured (not below 0); None when it has not
-    been measured at the readers' present niceness."""
-    from highlights.low_priority import NICENESS
+    been measured at the readers' present niceness and scheduling class."""
+    from highlights.low_priority import IDLE_POLICY, NICENESS
 
     path = OUT / "ocr_interference.json"
     if not path.exists():
         return None
     measured = json.loads(path.read_text())
-    if measured.get("niceness") != NICENESS or not measured.get("rates"):
+    if (measured.get("niceness") != NICENESS or measured.get("idle_class", False) != IDLE_POLICY
+            or not measured.get("rates")):
         return None
     return max(0.0, max(measured["rates"]))
 

@@ -3,11 +3,13 @@ the reader spends: the figure that turns slide reading's CPU time into its cost 
 time, measured without the noise of whole-pipeline pairs.
 
     uv run python bench/ocr_interference.py [--minutes 10] [--pairs 3] [--niceness 10]
+                                            [--no-idle-class]
 
 Each run is a fresh process that transcribes the first `--minutes` of the benchmark
 lecture's speech (the pipeline's local transcriber, model loaded as the stage loads it),
 alone or with one OCR reader beside it, set up as the layout stage sets up its first
-reader (its own engine, one thread, niced by `--niceness`), reading distinct 720p
+reader (its own engine, one thread, niced by `--niceness` and in Linux's idle scheduling
+class unless `--no-idle-class`), reading distinct 720p
 side-by-side slide crops drawn by the lecture generator, one after another, until the
 transcriber is done. Runs alternate which goes first, so a machine that speeds up or
 slows down does not favour one side.
@@ -37,6 +39,7 @@ import json, sys, threading, time
 
 import highlights.low_priority as low_priority
 low_priority.NICENESS = int(sys.argv[3])
+low_priority.IDLE_POLICY = sys.argv[4] == "idle"
 from highlights.low_priority import lower_this_thread
 from highlights.ocr import OcrEngine
 from highlights.settings import load_settings
@@ -88,8 +91,9 @@ def speech(minutes: float, scratch: Path) -> Path:
     return part
 
 
-def run(wav: Path, mode: str, niceness: int) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", RUN, str(wav), mode, str(niceness)],
+def run(wav: Path, mode: str, niceness: int, idle_class: bool) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", RUN, str(wav), mode, str(niceness),
+                           "idle" if idle_class else "other"],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -101,21 +105,25 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--niceness", type=int, default=None,
                         help="the reader's niceness (default: the pipeline's)")
+    parser.add_argument("--no-idle-class", action="store_true",
+                        help="keep the reader in the normal scheduling class")
     args = parser.parse_args()
-    from highlights.low_priority import NICENESS
+    from highlights.low_priority import IDLE_POLICY, NICENESS
 
     niceness = NICENESS if args.niceness is None else args.niceness
+    idle_class = IDLE_POLICY and not args.no_idle_class
     if not LECTURE.exists():
         raise SystemExit(f"{LECTURE} is missing: run bench/bench_pipeline.py once to make it")
     with tempfile.TemporaryDirectory(prefix="ocr-interference-") as scratch:
         wav = speech(args.minutes, Path(scratch))
         print(f"Material: the first {args.minutes:g} min of {LECTURE.name} (152 words a "
               f"minute), transcribed by the local transcriber; beside it one OCR reader "
-              f"niced by {niceness} reading 894x720 slide crops of the lecture generator.")
+              f"niced by {niceness}{' in the idle scheduling class' if idle_class else ''} "
+              f"reading 894x720 slide crops of the lecture generator.")
         rates = []
         for pair in range(args.pairs):
             order = ("alone", "reader") if pair % 2 == 0 else ("reader", "alone")
-            results = {mode: run(wav, mode, niceness) for mode in order}
+            results = {mode: run(wav, mode, niceness, idle_class) for mode in order}
             alone, beside = results["alone"], results["reader"]
             delay = beside["wall"] - alone["wall"]
             rate = delay / max(beside["reader_cpu"], 1e-9)
@@ -129,7 +137,8 @@ def main() -> int:
           f"(pairs from {min(rates):+.2f} to {max(rates):+.2f})")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "ocr_interference.json").write_text(json.dumps(
-        {"minutes": args.minutes, "niceness": niceness, "rates": rates, "median": median}))
+        {"minutes": args.minutes, "niceness": niceness, "idle_class": idle_class,
+         "rates": rates, "median": median}))
     results_json = OUT / "pipeline.json"
     if results_json.exists():
         hour = json.loads(results_json.read_text()).get("60", {})

@@ -31,6 +31,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 NICENESS = 19  # the lowest: see above
+# Linux's idle scheduling class on top: see `lower_this_thread`.
+IDLE_POLICY = True
 
 _critical = threading.Condition()
 _critical_running = 0
@@ -57,11 +59,20 @@ def critical_work_done(timeout: float) -> bool:
 
 
 def lower_this_thread() -> None:
-    """Nice the calling thread (Linux threads have their own nice value); elsewhere, or
-    when not allowed, it keeps normal priority."""
+    """Nice the calling thread (Linux threads have their own nice value) and put it in the
+    idle scheduling class; elsewhere, or when not allowed, it keeps normal priority.
+
+    Nice 19 still competes: a niced thread that is running when a transcriber thread
+    wakes keeps the core until the scheduler's wake-up granularity runs out, and the
+    transcriber's threads wake at every step of the decoder. A SCHED_IDLE thread gives the
+    core up at once to any thread of a normal class that wakes (an unprivileged thread may
+    enter the class, not leave it: hence fresh threads)."""
+    tid = threading.get_native_id()
     with contextlib.suppress(AttributeError, OSError):
-        tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS))
+    if IDLE_POLICY:
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
 
 
 def run_at_low_priority(work: Callable[[], T], name: str = "low-priority") -> T:

@@ -25,6 +25,16 @@ def test_the_work_runs_niced_and_the_caller_keeps_its_priority() -> None:
     assert own_niceness() == before
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_IDLE is Linux's")
+def test_the_work_runs_in_the_idle_class_and_the_caller_keeps_its_own() -> None:
+    def policy() -> int:
+        return os.sched_getscheduler(threading.get_native_id())
+
+    before = policy()
+    assert run_at_low_priority(policy) == os.SCHED_IDLE
+    assert policy() == before
+
+
 def test_result_and_error_come_back_to_the_caller() -> None:
     assert run_at_low_priority(lambda: 6 * 7) == 42
 
