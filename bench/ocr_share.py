@@ -2,7 +2,7 @@
 `highlights process` with `HIGHLIGHTS_SLIDE_TEXT=off` and with the slides read, back to
 back, each in its own database and store.
 
-    uv run python bench/ocr_share.py LECTURE.mp4 [--clips 5] [--pairs 3]
+    uv run python bench/ocr_share.py LECTURE.mp4 [--clips 5] [--pairs 3] [--add]
 
 Prints, for every run, the wall time from the first stage's start to the last log (the
 pipeline without Prefect's start-up), the layout and transcription stages' durations,
@@ -10,7 +10,9 @@ the OCR summary of the layout stage, and the peak resident memory of the run's l
 process (the CLI, which runs every stage); then OCR's share: the extra wall time of the
 run that read the slides against its total, per pair and the median over the pairs.
 Pairs alternate which run goes first, so a machine that speeds up or slows down during
-the benchmark does not favour one side. Run it on an idle machine and say what lecture
+the benchmark does not favour one side. The figures go to bench/out/ocr_share.json, where
+`bench_pipeline.py` finds them for the same lecture and prints them beside its own;
+`--add` adds this run's pairs to those already there (same lecture, same priority). Run it on an idle machine and say what lecture
 it was (its length, resolution, layout and slide count): on a shared machine a single
 pair moves by more than the 5% it is meant to show.
 """
@@ -25,8 +27,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def run(lecture: Path, workdir: Path, slide_text: str, clips: int) -> dict:
@@ -67,10 +71,23 @@ def main() -> int:
     parser.add_argument("lecture", type=Path)
     parser.add_argument("--clips", type=int, default=5)
     parser.add_argument("--pairs", type=int, default=1)
+    parser.add_argument("--add", action="store_true",
+                        help="add the pairs to the last measurement of the same lecture")
     args = parser.parse_args()
     shares: list[float] = []
+    pairs: list[dict] = []
+    from highlights.low_priority import IDLE_POLICY, NICENESS
+
+    setting = {"lecture": args.lecture.name, "niceness": NICENESS, "idle_class": IDLE_POLICY}
+    saved = OUT / "ocr_share.json"
+    earlier_pairs: list[dict] = []
+    if args.add and saved.exists():
+        earlier = json.loads(saved.read_text())
+        if all(earlier.get(key) == value for key, value in setting.items()):
+            earlier_pairs = earlier["pairs"]
     with tempfile.TemporaryDirectory(prefix="ocr-share-") as scratch:
-        for pair in range(args.pairs):
+        for pair in range(len(earlier_pairs), len(earlier_pairs) + args.pairs):
+            # numbering and alternation go on from the pairs added to
             order = ("off", "on") if pair % 2 == 0 else ("on", "off")
             runs = {mode: run(args.lecture, Path(scratch) / f"{pair}-{mode}", mode, args.clips)
                     for mode in order}
@@ -83,13 +100,26 @@ def main() -> int:
             ocr = runs["on"]["ocr"] or {}
             extra = runs["on"]["pipeline"] - runs["off"]["pipeline"]
             shares.append(extra / runs["on"]["pipeline"])
+            pairs.append({"first": order[0], "off": runs["off"]["pipeline"], "on": runs["on"]["pipeline"],
+                          "transcription_off": runs["off"]["transcription"],
+                          "transcription_on": runs["on"]["transcription"],
+                          "ocr_cpu_seconds": ocr.get("ocr_cpu_seconds"),
+                          "picture_cpu_seconds": ocr.get("picture_cpu_seconds"),
+                          "share": shares[-1]})
             print(f"pair {pair + 1} OCR: {ocr.get('ocr_reads')} reads of {ocr.get('slides_read')} "
                   f"slide spans ({ocr.get('part_reads')} part reads, {ocr.get('key_frame_grabs')} "
                   f"at key frames), {ocr.get('ocr_seconds')} s in the layout stage; extra wall "
                   f"{extra:+.1f} s = {100 * shares[-1]:.1f}%, extra CPU "
                   f"{runs['on']['cpu'] - runs['off']['cpu']:+.1f} s", flush=True)
+    pairs = [*earlier_pairs, *pairs]
+    shares = [pair["share"] for pair in pairs]
     print(f"OCR's share of the pipeline: median {100 * statistics.median(shares):.1f}% over "
           f"{len(shares)} pair(s) ({', '.join(f'{100 * s:.1f}%' for s in shares)}; target <= 5%)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), **setting,
+        "pairs": pairs, "median": statistics.median(shares), "largest": max(shares),
+    }, indent=1))
     return 0
 
 

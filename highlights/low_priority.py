@@ -2,15 +2,14 @@
 
 Slide OCR runs in the layout branch while the transcriber decodes on every core; both
 want the CPU, and the transcriber is the pipeline's critical path. On Linux a thread has
-its own nice value, so the OCR runs in a fresh thread niced down to the lowest
-priority: it takes the cycles the transcriber leaves instead of sharing time slices. The
-transcriber leaves many (alone it keeps about 1.5 of the 2 cores busy), so a reader at nice 19
-still gets about 0.4-0.6 of a core beside it. Measured by `bench/ocr_interference.py`
-(5 min of dense speech, alternated pairs, a reader reading slides all the while), each
-CPU-second the reader spent held the transcriber up by 0.12-0.29 s at nice 10 (5 pairs,
-median 0.21) and by -0.14 to +0.35 s at nice 19 (11 pairs, median 0.15): no clear gain
-on this noisy machine, and the lowest priority is the right one for work off the
-critical path.
+its own nice value and scheduling class, so the OCR runs in a fresh thread niced down to
+the lowest priority and put in the idle class (SCHED_IDLE): it takes the cycles the
+transcriber leaves instead of sharing time slices. The transcriber leaves many (alone it
+keeps about 1.5 of the 2 cores busy). Measured by `bench/ocr_interference.py` (10 min of
+dense speech, alternated pairs, a reader reading slides all the while), each CPU-second
+the reader spent held the transcriber up by -0.27 to +0.48 s at nice 19 alone (6 pairs,
+median 0.16), and by -0.66 to +0.02 s (6 pairs, median -0.29) in the idle class, where
+the reader got about half as much CPU (9-12 CPU-s in a 30-40 s run against 20-29).
 A fresh thread because an unprivileged process cannot raise a thread's priority again,
 and the worker threads that run stages are reused. Elsewhere the work runs at normal
 priority.
