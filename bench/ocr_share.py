@@ -12,9 +12,10 @@ run that read the slides against its total, per pair and the median over the pai
 Pairs alternate which run goes first, so a machine that speeds up or slows down during
 the benchmark does not favour one side. The figures go to bench/out/ocr_share.json, where
 `bench_pipeline.py` finds them for the same lecture and prints them beside its own;
-`--add` adds this run's pairs to those already there (same lecture, same priority). Run it on an idle machine and say what lecture
-it was (its length, resolution, layout and slide count): on a shared machine a single
-pair moves by more than the 5% it is meant to show.
+`--add` adds this run's pairs to those already there (same lecture, same priority). Run
+it on an idle machine and say what lecture it was (its length, resolution, layout and
+slide count): on a shared machine a single pair moves by more than the 5% it is meant to
+show.
 """
 
 from __future__ import annotations
@@ -74,7 +75,6 @@ def main() -> int:
     parser.add_argument("--add", action="store_true",
                         help="add the pairs to the last measurement of the same lecture")
     args = parser.parse_args()
-    shares: list[float] = []
     pairs: list[dict] = []
     from highlights.low_priority import IDLE_POLICY, NICENESS
 
@@ -99,17 +99,17 @@ def main() -> int:
                       f"largest process {r['peak_mib']:5.0f} MiB", flush=True)
             ocr = runs["on"]["ocr"] or {}
             extra = runs["on"]["pipeline"] - runs["off"]["pipeline"]
-            shares.append(extra / runs["on"]["pipeline"])
+            share = extra / runs["on"]["pipeline"]
             pairs.append({"first": order[0], "off": runs["off"]["pipeline"], "on": runs["on"]["pipeline"],
                           "transcription_off": runs["off"]["transcription"],
                           "transcription_on": runs["on"]["transcription"],
                           "ocr_cpu_seconds": ocr.get("ocr_cpu_seconds"),
                           "picture_cpu_seconds": ocr.get("picture_cpu_seconds"),
-                          "share": shares[-1]})
+                          "share": share})
             print(f"pair {pair + 1} OCR: {ocr.get('ocr_reads')} reads of {ocr.get('slides_read')} "
                   f"slide spans ({ocr.get('part_reads')} part reads, {ocr.get('key_frame_grabs')} "
                   f"at key frames), {ocr.get('ocr_seconds')} s in the layout stage; extra wall "
-                  f"{extra:+.1f} s = {100 * shares[-1]:.1f}%, extra CPU "
+                  f"{extra:+.1f} s = {100 * share:.1f}%, extra CPU "
                   f"{runs['on']['cpu'] - runs['off']['cpu']:+.1f} s", flush=True)
     pairs = [*earlier_pairs, *pairs]
     shares = [pair["share"] for pair in pairs]

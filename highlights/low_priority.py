@@ -11,9 +11,10 @@ the reader spent held the transcriber up by -0.27 to +0.48 s at nice 19 alone (6
 median 0.16), and by -0.66 to +0.02 s (6 pairs, median -0.29) in the idle class, where
 the reader got about half as much CPU (9-12 CPU-s in a 30-40 s run against 20-29). The
 whole pipeline on the benchmark hour with and without slide reading: median +0.1% of the
-wall over six alternated pairs, the largest +3.8% (docs/benchmarks.md). On a machine that other programs
-keep busy the readers wait for them as well: the job takes longer, and still finishes,
-since the idle class gets a small share of a busy core (as nice 19 does, a fifth of it).
+wall over six alternated pairs, the largest +3.8% (docs/benchmarks.md). On a machine
+that other programs keep busy the readers wait for them as well: the job takes longer,
+and still finishes, since the idle class gets a small share of a busy core (as nice 19
+does; a fifth of nice 19's).
 A fresh thread because an unprivileged process cannot raise a thread's priority again,
 and the worker threads that run stages are reused. Elsewhere the work runs at normal
 priority.
