@@ -532,18 +532,26 @@ def slide_reading(
     return result
 
 
+def _measured_at_present_priority(name: str) -> dict[str, Any] | None:
+    """bench/out/`name` as a benchmark last saved it, if it was measured with the readers
+    at their present niceness and scheduling class; else None."""
+    from highlights.low_priority import IDLE_POLICY, NICENESS
+
+    path = OUT / name
+    if not path.exists():
+        return None
+    measured = json.loads(path.read_text())
+    if measured.get("niceness") != NICENESS or measured.get("idle_class", False) != IDLE_POLICY:
+        return None
+    return measured
+
+
 def direct_measurement(lecture_name: str) -> dict[str, Any]:
     """What `bench/ocr_share.py` last measured slide reading to add to the whole pipeline's
     wall on this lecture, with the readers at their present niceness and class, as fields
     of the slide-reading result; none when it has not been measured so."""
-    from highlights.low_priority import IDLE_POLICY, NICENESS
-
-    path = OUT / "ocr_share.json"
-    if not path.exists():
-        return {}
-    measured = json.loads(path.read_text())
-    if (measured.get("lecture") != lecture_name or measured.get("niceness") != NICENESS
-            or measured.get("idle_class") != IDLE_POLICY or not measured.get("pairs")):
+    measured = _measured_at_present_priority("ocr_share.json")
+    if not measured or measured.get("lecture") != lecture_name or not measured.get("pairs"):
         return {}
     return {"direct_pairs": len(measured["pairs"]),
             "direct_median_share": round(measured["median"], 4),
@@ -555,14 +563,8 @@ def measured_interference() -> float | None:
     """Seconds of transcriber wall time per CPU-second of slide reading, the largest of the
     pairs `bench/ocr_interference.py` last measured (not below 0); None when it has not
     been measured at the readers' present niceness and scheduling class."""
-    from highlights.low_priority import IDLE_POLICY, NICENESS
-
-    path = OUT / "ocr_interference.json"
-    if not path.exists():
-        return None
-    measured = json.loads(path.read_text())
-    if (measured.get("niceness") != NICENESS or measured.get("idle_class", False) != IDLE_POLICY
-            or not measured.get("rates")):
+    measured = _measured_at_present_priority("ocr_interference.json")
+    if not measured or not measured.get("rates"):
         return None
     return max(0.0, max(measured["rates"]))
 
